@@ -1,0 +1,2 @@
+/* OpenBLAS's CBLAS interface: the reference peer for tests and benchmarks. */
+#include <cblas.h>

@@ -1,0 +1,121 @@
+import KernelSpec
+
+/// Emits the public GEMM entry points: argument checking, layout handling, dispatch to
+/// the variants of ``GemmEmitter``, and the CBLAS drop-ins.
+enum GemmABIEmitter {
+    /// Argument checking shared by `bt_sgemm`, `bt_dgemm` and the CBLAS entry points.
+    static let check = """
+        /* ---- GEMM argument checks (CBLAS parameter numbers) ---- */
+
+        static const char *const bt_gemm_param_names[15] = {
+            "", "layout", "transa", "transb", "m", "n", "k", "alpha", "a", "lda", "b", "ldb", "beta", "c", "ldc"
+        };
+
+        /* Checks every GEMM argument before anything is touched. Returns a status and, when
+           it is not BT_OK, the CBLAS number of the parameter at fault in *bad. */
+        static int bt_gemm_check(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,
+            int alpha_zero, const void *a, int64_t lda, const void *b, int64_t ldb,
+            const void *c, int64_t ldc, int64_t elem, int *bad)
+        {
+            const int row = layout == 101, ta = transa != 111, tb = transb != 111;
+            *bad = 0;
+            if (layout != 101 && layout != 102) { *bad = 1; return BT_EINVAL; }
+            if (transa < 111 || transa > 113) { *bad = 2; return BT_EINVAL; }
+            if (transb < 111 || transb > 113) { *bad = 3; return BT_EINVAL; }
+            if (m < 0) { *bad = 4; return BT_EINVAL; }
+            if (n < 0) { *bad = 5; return BT_EINVAL; }
+            if (k < 0) { *bad = 6; return BT_EINVAL; }
+            /* Storage of each operand: `inner` elements contiguous, `outer` of them ld apart. */
+            const int64_t a_inner = row ? (ta ? m : k) : (ta ? k : m), a_outer = row ? (ta ? k : m) : (ta ? m : k);
+            const int64_t b_inner = row ? (tb ? k : n) : (tb ? n : k), b_outer = row ? (tb ? n : k) : (tb ? k : n);
+            const int64_t c_inner = row ? n : m, c_outer = row ? m : n;
+            if (lda < (a_inner > 1 ? a_inner : 1)) { *bad = 9; return BT_EINVAL; }
+            if (ldb < (b_inner > 1 ? b_inner : 1)) { *bad = 11; return BT_EINVAL; }
+            if (ldc < (c_inner > 1 ? c_inner : 1)) { *bad = 14; return BT_EINVAL; }
+            if (m == 0 || n == 0) return BT_OK;
+            if (!c) { *bad = 13; return BT_EINVAL; }
+            if (!bt_span_ok(c, c_inner, c_outer, ldc, elem)) { *bad = 14; return BT_EOVERFLOW; }
+            if (k == 0 || alpha_zero) return BT_OK;
+            if (!a) { *bad = 8; return BT_EINVAL; }
+            if (!b) { *bad = 10; return BT_EINVAL; }
+            if (!bt_span_ok(a, a_inner, a_outer, lda, elem)) { *bad = 9; return BT_EOVERFLOW; }
+            if (!bt_span_ok(b, b_inner, b_outer, ldb, elem)) { *bad = 11; return BT_EOVERFLOW; }
+            return BT_OK;
+        }
+
+        static void bt_cblas_error(const char *routine, int bad, int status)
+        {
+            if (bad > 0 && bad < 15)
+                fprintf(stderr, "blastune: %s: parameter %d (%s) had an illegal value: %s\\n",
+                        routine, bad, bt_gemm_param_names[bad], bt_strerror(status));
+            else
+                fprintf(stderr, "blastune: %s: %s\\n", routine, bt_strerror(status));
+        }
+
+        """
+
+    /// The entry points of one dtype, dispatching to `variants` (indices into the
+    /// library's variant list for this dtype).
+    static func entryPoints(dtype: DType, variants: [(index: Int, variant: GemmVariant)]) -> String {
+        let t = dtype.cType, d = dtype.blasLetter
+        guard let fallback = variants.first(where: { $0.variant.shapeClass == .any }) else {
+            preconditionFailure("LibrarySpec.validate() guarantees an 'any' variant")
+        }
+        let s = fallback.variant.spec
+        let call = """
+                const int64_t units = ((m + \(s.mr - 1)) / \(s.mr)) * ((n < \(s.nc) ? (n + \(s.nr - 1)) / \(s.nr) : \(s.nc / s.nr)));
+                return bt_\(d)\(fallback.index)_gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                                         bt_pick_threads(\(s.threads), m, n, k, units));
+            """
+        return """
+            /* ---- \(d)gemm ---- */
+
+            /* C = beta * C for a column-major m x n C; beta == 0 writes zeros without reading. */
+            static void bt_\(d)_scale(int64_t m, int64_t n, \(t) beta, \(t) *c, int64_t ldc)
+            {
+                for (int64_t j = 0; j < n; j++) {
+                    \(t) *cj = c + j * ldc;
+                    if (beta == 0) for (int64_t i = 0; i < m; i++) cj[i] = 0;
+                    else if (beta != 1) for (int64_t i = 0; i < m; i++) cj[i] *= beta;
+                }
+            }
+
+            /* Column-major core for checked arguments with m, n, k > 0 and alpha != 0. */
+            static int bt_\(d)_run(int transa, int transb, int64_t m, int64_t n, int64_t k, \(t) alpha,
+                const \(t) *a, int64_t lda, const \(t) *b, int64_t ldb, \(t) beta, \(t) *c, int64_t ldc)
+            {
+            \(call)
+            }
+
+            BT_EXPORT int bt_\(d)gemm(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,
+                \(t) alpha, const \(t) *a, int64_t lda, const \(t) *b, int64_t ldb,
+                \(t) beta, \(t) *c, int64_t ldc)
+            {
+                int bad, st = bt_isa_status();
+                if (st != BT_OK) return st;
+                st = bt_gemm_check(layout, transa, transb, m, n, k, alpha == 0, a, lda, b, ldb, c, ldc,
+                                   (int64_t)sizeof(\(t)), &bad);
+                if (st != BT_OK || m == 0 || n == 0) return st;
+                const int ta = transa != 111, tb = transb != 111;
+                if (layout == 101) {
+                    /* Row-major C is column-major C^T = op(B)^T op(A)^T. */
+                    if (k == 0 || alpha == 0) { bt_\(d)_scale(n, m, beta, c, ldc); return BT_OK; }
+                    return bt_\(d)_run(tb, ta, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc);
+                }
+                if (k == 0 || alpha == 0) { bt_\(d)_scale(m, n, beta, c, ldc); return BT_OK; }
+                return bt_\(d)_run(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+            }
+
+            /* CBLAS drop-in: 32-bit sizes, errors reported on stderr, C untouched on error. */
+            BT_EXPORT void cblas_\(d)gemm(int layout, int transa, int transb, int m, int n, int k,
+                \(t) alpha, const \(t) *a, int lda, const \(t) *b, int ldb, \(t) beta, \(t) *c, int ldc)
+            {
+                int bad, st = bt_gemm_check(layout, transa, transb, m, n, k, alpha == 0, a, lda, b, ldb, c, ldc,
+                                            (int64_t)sizeof(\(t)), &bad);
+                if (st == BT_OK) st = bt_\(d)gemm(layout, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                if (st != BT_OK) bt_cblas_error("cblas_\(d)gemm", bad, st);
+            }
+
+            """
+    }
+}

@@ -1,0 +1,64 @@
+import Foundation
+
+/// A built `libkernels.so`, loaded into this process with its entry points resolved.
+public final class KernelLibrary: @unchecked Sendable {
+    public typealias SGemm = @convention(c) (Int32, Int32, Int32, Int64, Int64, Int64, Float,
+        UnsafePointer<Float>?, Int64, UnsafePointer<Float>?, Int64, Float, UnsafeMutablePointer<Float>?, Int64) -> Int32
+    public typealias DGemm = @convention(c) (Int32, Int32, Int32, Int64, Int64, Int64, Double,
+        UnsafePointer<Double>?, Int64, UnsafePointer<Double>?, Int64, Double, UnsafeMutablePointer<Double>?, Int64) -> Int32
+    public typealias CblasSGemm = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Float,
+        UnsafePointer<Float>?, Int32, UnsafePointer<Float>?, Int32, Float, UnsafeMutablePointer<Float>?, Int32) -> Void
+    public typealias CblasDGemm = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Double,
+        UnsafePointer<Double>?, Int32, UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
+
+    public let path: String
+    private let handle: UnsafeMutableRawPointer
+
+    public let sgemm: SGemm
+    public let dgemm: DGemm
+    public let cblasSgemm: CblasSGemm
+    public let cblasDgemm: CblasDGemm
+    private let strerrorFn: @convention(c) (Int32) -> UnsafePointer<CChar>?
+    private let versionFn: @convention(c) () -> UnsafePointer<CChar>?
+    private let configFn: @convention(c) () -> UnsafePointer<CChar>?
+    private let setThreadsFn: @convention(c) (Int32) -> Int32
+    private let getThreadsFn: @convention(c) () -> Int32
+
+    /// Loads the library at `path` (kept loaded for the life of the process).
+    public init(path: String) throws {
+        guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            throw LoadError(path: path, reason: dlerror().map { String(cString: $0) } ?? "dlopen failed")
+        }
+        func sym<T>(_ name: String, _: T.Type) throws -> T {
+            guard let p = dlsym(h, name) else { throw LoadError(path: path, reason: "missing symbol \(name)") }
+            return unsafeBitCast(p, to: T.self)
+        }
+        self.path = path
+        handle = h
+        sgemm = try sym("bt_sgemm", SGemm.self)
+        dgemm = try sym("bt_dgemm", DGemm.self)
+        cblasSgemm = try sym("cblas_sgemm", CblasSGemm.self)
+        cblasDgemm = try sym("cblas_dgemm", CblasDGemm.self)
+        strerrorFn = try sym("bt_strerror", (@convention(c) (Int32) -> UnsafePointer<CChar>?).self)
+        versionFn = try sym("bt_version", (@convention(c) () -> UnsafePointer<CChar>?).self)
+        configFn = try sym("bt_config_json", (@convention(c) () -> UnsafePointer<CChar>?).self)
+        setThreadsFn = try sym("bt_set_num_threads", (@convention(c) (Int32) -> Int32).self)
+        getThreadsFn = try sym("bt_get_num_threads", (@convention(c) () -> Int32).self)
+    }
+
+    public func strerror(_ status: Int32) -> String { strerrorFn(status).map { String(cString: $0) } ?? "" }
+    public var version: String { versionFn().map { String(cString: $0) } ?? "" }
+    public var configJSON: String { configFn().map { String(cString: $0) } ?? "" }
+    @discardableResult public func setNumThreads(_ n: Int) -> Int32 { setThreadsFn(Int32(truncatingIfNeeded: n)) }
+    public var numThreads: Int { Int(getThreadsFn()) }
+
+    /// Status codes of the C ABI.
+    public enum Status: Int32, Sendable { case ok = 0, invalid = 1, overflow = 2, noMemory = 3, unsupported = 4 }
+
+    /// A library that could not be loaded.
+    public struct LoadError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "cannot load \(path): \(reason)" }
+    }
+}

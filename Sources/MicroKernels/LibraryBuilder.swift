@@ -1,0 +1,95 @@
+import Foundation
+import KernelSpec
+
+/// Writes a generated library folder: `kernels.c`, `kernels.h`, `kernels.json`,
+/// `kernels.pc` and the compiled `libkernels.so` (generated C -> built library).
+public struct LibraryBuilder: Sendable {
+    public var toolchain: Toolchain
+
+    public init(toolchain: Toolchain = .fromEnvironment()) {
+        self.toolchain = toolchain
+    }
+
+    /// The files of a built library folder.
+    public struct Output: Sendable {
+        public let directory: URL
+        public var library: URL { directory.appendingPathComponent("libkernels.so") }
+        public var source: URL { directory.appendingPathComponent("kernels.c") }
+        public var header: URL { directory.appendingPathComponent("kernels.h") }
+        public var json: URL { directory.appendingPathComponent("kernels.json") }
+        public var pkgConfig: URL { directory.appendingPathComponent("kernels.pc") }
+    }
+
+    /// Generates and compiles `config` into `directory`.
+    ///
+    /// Everything is built in a staging folder first and moved into place only when the
+    /// compiler succeeded, so a failure leaves `directory` as it was. On a compiler
+    /// failure the error names the generated source, kept in a temporary folder.
+    @discardableResult
+    public func build(_ config: KernelsConfig, into directory: URL, extraFlags: [String] = []) throws -> Output {
+        let sources = try LibraryGenerator.sources(for: config)
+        let fm = FileManager.default
+        let dir = directory.standardizedFileURL
+        do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+            throw BuildFolderError(path: dir.path, reason: "cannot create the output folder (\(error.localizedDescription))")
+        }
+        guard fm.isWritableFile(atPath: dir.path) else { throw BuildFolderError(path: dir.path, reason: "the output folder is not writable") }
+        let staging = dir.appendingPathComponent(".blastune-staging-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        try fm.createDirectory(at: staging, withIntermediateDirectories: true)
+        defer { try? fm.removeItem(at: staging) }
+        let openMP = toolchain.supportsOpenMP()
+        let files = [
+            "kernels.c": sources.source, "kernels.h": sources.header, "kernels.json": sources.json,
+            "kernels.pc": HeaderEmitter.pkgConfig(directory: dir.path, version: config.version, openMP: openMP),
+        ]
+        for (name, text) in files { try Data(text.utf8).write(to: staging.appendingPathComponent(name)) }
+        let source = staging.appendingPathComponent("kernels.c")
+        do {
+            try toolchain.buildSharedLibrary(sources: [source], output: staging.appendingPathComponent("libkernels.so"),
+                                             includeDirs: [staging], openMP: openMP, extraFlags: extraFlags)
+        } catch let ToolchainError.compileFailed(cc, _, message) {
+            let kept = fm.temporaryDirectory.appendingPathComponent("blastune-failed-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+            try? fm.createDirectory(at: kept, withIntermediateDirectories: true)
+            for name in ["kernels.c", "kernels.h"] {
+                try? fm.copyItem(at: staging.appendingPathComponent(name), to: kept.appendingPathComponent(name))
+            }
+            throw ToolchainError.compileFailed(compiler: cc, source: kept.appendingPathComponent("kernels.c").path, message: message)
+        }
+        for name in files.keys.sorted() + ["libkernels.so"] {
+            try AtomicFile.replace(dir.appendingPathComponent(name), with: staging.appendingPathComponent(name))
+        }
+        return Output(directory: dir)
+    }
+}
+
+/// An output folder that cannot be used.
+public struct BuildFolderError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Atomic file replacement: a file is either its old or its new content, never half-written.
+public enum AtomicFile {
+    /// Moves `source` over `destination` with rename(2) (same file system).
+    public static func replace(_ destination: URL, with source: URL) throws {
+        if rename(source.path, destination.path) != 0 {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination.path,
+                NSLocalizedDescriptionKey: "cannot move \(source.path) to \(destination.path): \(String(cString: strerror(errno)))"])
+        }
+    }
+
+    /// Writes `data` to `url` through a temporary file in the same folder and a rename.
+    public static func write(_ data: Data, to url: URL) throws {
+        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try data.write(to: tmp)
+            let fd = open(tmp.path, O_RDONLY)
+            if fd >= 0 { fsync(fd); close(fd) }
+            try replace(url, with: tmp)
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw error
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import KernelSpec
+
+/// The text of a generated library: `kernels.c`, `kernels.h` and `kernels.json`.
+public struct GeneratedSources: Sendable {
+    public let config: KernelsConfig
+    public let source: String
+    public let header: String
+    public let json: String
+}
+
+/// Turns a ``KernelsConfig`` into C source (spec -> generated C).
+public enum LibraryGenerator {
+    /// Validates the configuration and writes the C of every kernel it names.
+    public static func sources(for config: KernelsConfig) throws -> GeneratedSources {
+        try config.library.validate()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let json = String(decoding: try encoder.encode(config), as: UTF8.self) + "\n"
+        var parts = [RuntimeEmitter.prelude(isa: config.library.isa, version: config.version),
+                     RuntimeEmitter.info(version: config.version, configJSON: json),
+                     GemmABIEmitter.check]
+        for dtype in DType.allCases {
+            let variants = config.library.gemm.filter { $0.spec.dtype == dtype }
+            let indexed = variants.enumerated().map { (index: $0.offset, variant: $0.element) }
+            parts += indexed.map { GemmEmitter(spec: $0.variant.spec, index: $0.index).emit() }
+            parts.append(GemmABIEmitter.entryPoints(dtype: dtype, variants: indexed))
+        }
+        return GeneratedSources(config: config, source: parts.joined(separator: "\n"),
+                                header: HeaderEmitter.header(version: config.version), json: json)
+    }
+}
