@@ -250,14 +250,18 @@ struct GemmEmitter {
                                 \(prefix)pack_b_sliver(nc - j0 < \(nr) ? nc - j0 : \(nr), kc, bsrc, ldb, transb, bbuf + q * kc * \(nr));
                             }
                             bt_barrier(); /* B panel complete */
-                            const int64_t mblocks = (m + MC - 1) / MC;
+                            /* Row blocks of at most MC, as many as a multiple of the thread count when
+                               there are enough rows, so that every thread gets the same share. */
+                            const int64_t rounds = (m + MC * nth - 1) / (MC * nth);
+                            const int64_t mcb = nth == 1 ? MC : bt_round_up((m + rounds * nth - 1) / (rounds * nth), \(mr));
+                            const int64_t mblocks = (m + mcb - 1) / mcb;
                             /* Enough A blocks: threads take whole blocks. Otherwise they split the B panel. */
                             const int by_block = mblocks >= nth;
                             const int64_t q0 = by_block ? 0 : npanels * tid / nth;
                             const int64_t q1 = by_block ? npanels : npanels * (tid + 1) / nth;
                             for (int64_t ib = by_block ? tid : 0; ib < mblocks; ib += by_block ? nth : 1) {
-                                const int64_t ic = ib * MC;
-                                const int64_t mc = m - ic < MC ? m - ic : MC;
+                                const int64_t ic = ib * mcb;
+                                const int64_t mc = m - ic < mcb ? m - ic : mcb;
                                 if (q0 >= q1) continue;
                                 const \(t) *asrc = transa ? a + pc + ic * lda : a + ic + pc * lda;
                                 \(prefix)pack_a(mc, kc, asrc, lda, transa, ap);

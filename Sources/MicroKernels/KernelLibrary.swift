@@ -59,6 +59,7 @@ public final class KernelLibrary: @unchecked Sendable {
     public struct LoadError: Error, CustomStringConvertible {
         public let path: String
         public let reason: String
+        public init(path: String, reason: String) { self.path = path; self.reason = reason }
         public var description: String { "cannot load \(path): \(reason)" }
     }
 }

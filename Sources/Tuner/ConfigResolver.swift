@@ -1,0 +1,57 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+
+/// Decides what a library is built from: a spec file, this machine's tuned results,
+/// or the analytical model, in that order.
+public struct ConfigResolver: Sendable {
+    public var machine: MachineProfile
+    public var results: ResultsStore
+
+    public init(machine: MachineProfile, results: ResultsStore) {
+        self.machine = machine
+        self.results = results
+    }
+
+    /// The configuration for `isa` (nil: the spec file's ISA, else the host's best).
+    /// `specFile` may hold a `kernels.json`, a library spec
+    /// (`{"isa": ..., "gemm": [...]}`), one GEMM spec or a list of them; a dtype it does
+    /// not cover comes from the tuned results or the model.
+    public func resolve(isa requested: ISA?, specFile: URL? = nil) throws -> KernelsConfig {
+        var variants: [GemmVariant] = []
+        var origins: [String] = []
+        if let url = specFile {
+            variants = try Self.readSpecFile(url)
+            origins.append("file")
+        }
+        let isa = requested ?? variants.first?.spec.isa ?? machine.bestISA
+        for dtype in DType.allCases where !variants.contains(where: { $0.spec.dtype == dtype }) {
+            if let tuned = try results.loadGemm(dtype, machine: machine), tuned.classes.allSatisfy({ $0.spec.isa == isa }),
+               !tuned.classes.isEmpty {
+                variants += tuned.classes.map { GemmVariant(shapeClass: $0.shapeClass, spec: $0.spec) }
+                origins.append("tuned")
+            } else {
+                variants.append(GemmVariant(spec: AnalyticalModel.gemmSpec(dtype: dtype, isa: isa, machine: machine)))
+                origins.append("analytical")
+            }
+        }
+        let library = LibrarySpec(isa: isa, gemm: variants)
+        try library.validate()
+        return KernelsConfig(version: blastuneVersion, machine: machine,
+                             origin: Array(Set(origins)).sorted().joined(separator: "+"), library: library)
+    }
+
+    /// Reads the GEMM variants of a spec file.
+    public static func readSpecFile(_ url: URL) throws -> [GemmVariant] {
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw ResultsError(path: url.path, reason: "cannot read the spec file")
+        }
+        let dec = JSONDecoder()
+        if let cfg = try? dec.decode(KernelsConfig.self, from: data) { return cfg.library.gemm }
+        if let lib = try? dec.decode(LibrarySpec.self, from: data) { return lib.gemm }
+        if let list = try? dec.decode([GemmSpec].self, from: data) { return list.map { GemmVariant(spec: $0) } }
+        do { return [GemmVariant(spec: try dec.decode(GemmSpec.self, from: data))] } catch {
+            throw ResultsError(path: url.path, reason: "not a GEMM spec (\(describeDecodingError(error)))")
+        }
+    }
+}

@@ -1,0 +1,125 @@
+import COpenBLAS
+import KernelSpec
+import MicroKernels
+
+/// A GEMM problem size (column-major, no transposes).
+public struct GemmShape: Codable, Hashable, Sendable, CustomStringConvertible {
+    public var m: Int
+    public var n: Int
+    public var k: Int
+    public init(m: Int, n: Int, k: Int) { self.m = m; self.n = n; self.k = k }
+    public var flops: Double { 2 * Double(m) * Double(n) * Double(k) }
+    public var description: String { "\(m)x\(n)x\(k)" }
+}
+
+/// One benchmark measurement: ours against OpenBLAS on one shape.
+public struct GemmBenchResult: Codable, Hashable, Sendable {
+    public var dtype: DType
+    public var shape: GemmShape
+    public var threads: Int
+    public var ours: TimingStats
+    public var peer: TimingStats
+    public var oursGflops: Double
+    public var peerGflops: Double
+    /// Peer time over our time (> 1: we are faster).
+    public var ratio: Double
+    /// Our GFLOPS over the measured FMA peak for this thread count.
+    public var fractionOfPeak: Double
+    public var peerFractionOfPeak: Double
+    /// Largest |ours - OpenBLAS| over max |OpenBLAS| on the checked run.
+    public var relativeError: Double
+}
+
+/// Times a loaded library's GEMM against OpenBLAS on the same operands, interleaved.
+public struct GemmBench {
+    public let library: KernelLibrary
+    public var timer: InterleavedTimer
+
+    public init(library: KernelLibrary, timer: InterleavedTimer = InterleavedTimer()) {
+        self.library = library
+        self.timer = timer
+    }
+
+    /// Sets the thread count of both libraries.
+    public func setThreads(_ threads: Int) {
+        library.setNumThreads(threads)
+        openblas_set_num_threads(Int32(threads))
+    }
+
+    /// Measures one shape. `peakGflops` is the FMA peak for this dtype and thread count.
+    public func run(dtype: DType, shape: GemmShape, threads: Int, peakGflops: Double) -> GemmBenchResult {
+        setThreads(threads)
+        let (m, n, k) = (shape.m, shape.n, shape.k)
+        let (ours, peer, err): (TimingStats, TimingStats, Double)
+        switch dtype {
+        case .f32:
+            let ops = Operands<Float>(m: m, n: n, k: k)
+            defer { ops.free() }
+            let lib = library
+            let mine = { _ = lib.sgemm(102, 111, 111, Int64(m), Int64(n), Int64(k), 1, ops.a, Int64(m), ops.b, Int64(k), 0, ops.c, Int64(m)) }
+            let theirs = { cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, ops.a, Int32(m), ops.b, Int32(k), 0, ops.cRef, Int32(m)) }
+            mine(); theirs()
+            err = ops.relativeError()
+            (ours, peer) = timer.compare(mine, theirs)
+        case .f64:
+            let ops = Operands<Double>(m: m, n: n, k: k)
+            defer { ops.free() }
+            let lib = library
+            let mine = { _ = lib.dgemm(102, 111, 111, Int64(m), Int64(n), Int64(k), 1, ops.a, Int64(m), ops.b, Int64(k), 0, ops.c, Int64(m)) }
+            let theirs = { cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, ops.a, Int32(m), ops.b, Int32(k), 0, ops.cRef, Int32(m)) }
+            mine(); theirs()
+            err = ops.relativeError()
+            (ours, peer) = timer.compare(mine, theirs)
+        }
+        let og = shape.flops / ours.median / 1e9, pg = shape.flops / peer.median / 1e9
+        return GemmBenchResult(dtype: dtype, shape: shape, threads: threads, ours: ours, peer: peer,
+                               oursGflops: og, peerGflops: pg, ratio: peer.median / ours.median,
+                               fractionOfPeak: og / peakGflops, peerFractionOfPeak: pg / peakGflops, relativeError: err)
+    }
+}
+
+/// Column-major operands for one benchmark, filled with reproducible values in [-0.5, 0.5).
+struct Operands<T: BinaryFloatingPoint> {
+    let a: UnsafeMutablePointer<T>, b: UnsafeMutablePointer<T>, c: UnsafeMutablePointer<T>, cRef: UnsafeMutablePointer<T>
+    let cCount: Int
+
+    init(m: Int, n: Int, k: Int) {
+        var rng = SplitMix64(seed: UInt64(m * 31 + n * 17 + k))
+        func make(_ count: Int, random: Bool) -> UnsafeMutablePointer<T> {
+            let p = UnsafeMutablePointer<T>.allocate(capacity: max(1, count))
+            for i in 0..<count { p[i] = random ? T(rng.nextUnit() - 0.5) : 0 }
+            return p
+        }
+        a = make(m * k, random: true)
+        b = make(k * n, random: true)
+        c = make(m * n, random: false)
+        cRef = make(m * n, random: false)
+        cCount = m * n
+    }
+
+    func relativeError() -> Double {
+        var diff = 0.0, scale = 0.0
+        for i in 0..<cCount {
+            diff = max(diff, abs(Double(c[i]) - Double(cRef[i])))
+            scale = max(scale, abs(Double(cRef[i])))
+        }
+        return scale > 0 ? diff / scale : diff
+    }
+
+    func free() { a.deallocate(); b.deallocate(); c.deallocate(); cRef.deallocate() }
+}
+
+/// A small, fast, reproducible random generator (SplitMix64).
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+    /// A uniform double in [0, 1).
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+}

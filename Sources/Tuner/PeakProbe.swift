@@ -1,0 +1,42 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+
+/// Measures the FMA peak of this machine with a generated loop (built once per cache).
+public struct PeakProbe {
+    public typealias ProbeFn = @convention(c) (Int64, Int32) -> Double
+    let isa: ISA
+    let f32: ProbeFn
+    let f64: ProbeFn
+
+    /// Builds (or reuses) the probe for `isa` and loads it.
+    public init(isa: ISA, cache: LibraryCache = LibraryCache()) throws {
+        self.isa = isa
+        let source = ProbeEmitter.source(isa: isa)
+        let dir = cache.root.appendingPathComponent("probe-" + stableHash([source, cache.builder.toolchain.cc]))
+        let lib = dir.appendingPathComponent("libprobe.so")
+        let tc = cache.builder.toolchain
+        if !FileManager.default.fileExists(atPath: lib.path) {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let src = dir.appendingPathComponent("probe.c")
+            try Data(source.utf8).write(to: src)
+            let tmp = dir.appendingPathComponent("libprobe.so.tmp-\(getpid())")
+            try tc.buildSharedLibrary(sources: [src], output: tmp, openMP: tc.supportsOpenMP(), extraFlags: ["-O2"])
+            try AtomicFile.replace(lib, with: tmp)
+        }
+        guard let h = dlopen(lib.path, RTLD_NOW | RTLD_LOCAL),
+              let p32 = dlsym(h, "bt_probe_fma_f32"), let p64 = dlsym(h, "bt_probe_fma_f64") else {
+            throw KernelLibrary.LoadError(path: lib.path, reason: "cannot load the FMA probe")
+        }
+        f32 = unsafeBitCast(p32, to: ProbeFn.self)
+        f64 = unsafeBitCast(p64, to: ProbeFn.self)
+    }
+
+    /// Peak GFLOPS of `dtype` FMAs on `threads` threads (median of several runs).
+    public func gflops(_ dtype: DType, threads: Int = 1) -> Double {
+        let fn = dtype == .f32 ? f32 : f64
+        let iters: Int64 = 2_000_000
+        let stats = InterleavedTimer(sampleSeconds: 0.03, samples: 5, maxSamples: 9).time { _ = fn(iters, Int32(threads)) }
+        return Double(iters) * ProbeEmitter.flopsPerIteration(isa: isa, dtype: dtype) * Double(threads) / stats.median / 1e9
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+
+/// The tuned configuration of one shape class, with how it measured against OpenBLAS.
+public struct GemmClassResult: Codable, Hashable, Sendable {
+    public var shapeClass: ShapeClass
+    public var spec: GemmSpec
+    public var oursGflops: Double
+    public var peerGflops: Double
+    public var ratio: Double
+    public var fractionOfPeak: Double
+    public var spread: Double
+    public var date: String
+    public var compiler: String
+    public var openblasVersion: String
+}
+
+/// `Results/<fingerprint>/gemm-<dtype>.json`: the tuned GEMM kernels of one machine.
+public struct GemmResultsFile: Codable, Hashable, Sendable {
+    public static let currentFormat = 1
+    public var format: Int
+    public var blastuneVersion: String
+    public var fingerprint: String
+    public var machine: MachineProfile
+    public var dtype: DType
+    public var classes: [GemmClassResult]
+}
+
+/// A Results file that cannot be used here.
+public struct ResultsError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Reads and writes the per-machine results under a `Results/` folder; every write is atomic.
+public struct ResultsStore: Sendable {
+    public var root: URL
+
+    public init(root: URL) { self.root = root }
+
+    public func directory(for machine: MachineProfile) -> URL {
+        root.appendingPathComponent(machine.fingerprint)
+    }
+
+    public func gemmURL(_ dtype: DType, machine: MachineProfile) -> URL {
+        directory(for: machine).appendingPathComponent("gemm-\(dtype.rawValue).json")
+    }
+
+    /// The tuned GEMM results of `dtype` for `machine`, or nil when it was never tuned.
+    /// A file that is malformed, of another format or from another machine is an error.
+    public func loadGemm(_ dtype: DType, machine: MachineProfile) throws -> GemmResultsFile? {
+        let url = gemmURL(dtype, machine: machine)
+        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
+        let file: GemmResultsFile
+        do { file = try JSONDecoder().decode(GemmResultsFile.self, from: data) } catch {
+            throw ResultsError(path: url.path, reason: "not a readable results file (\(describeDecodingError(error)))")
+        }
+        guard file.format == GemmResultsFile.currentFormat else {
+            throw ResultsError(path: url.path, reason: "results format \(file.format), this blastune reads \(GemmResultsFile.currentFormat); run the search again")
+        }
+        guard file.fingerprint == machine.fingerprint, file.dtype == dtype else {
+            throw ResultsError(path: url.path, reason: "results of machine \(file.fingerprint) (\(file.dtype.rawValue)), not of this machine \(machine.fingerprint) (\(dtype.rawValue))")
+        }
+        return file
+    }
+
+    /// Writes `file` atomically (temporary file and rename).
+    public func save(_ file: GemmResultsFile) throws {
+        let url = gemmURL(file.dtype, machine: file.machine)
+        try writeJSON(file, to: url)
+    }
+
+    /// Encodes `value` as pretty, key-sorted JSON and writes it atomically.
+    public func writeJSON<T: Encodable>(_ value: T, to url: URL) throws {
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(enc.encode(value) + Data("\n".utf8), to: url)
+    }
+}
+
+/// A one-line account of a JSON decoding error: what was wrong and where.
+public func describeDecodingError(_ error: Error) -> String {
+    func path(_ ctx: DecodingError.Context) -> String {
+        let p = ctx.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        return p.isEmpty ? "" : " at \(p)"
+    }
+    switch error as? DecodingError {
+    case .keyNotFound(let key, let ctx)?: return "missing field '\(key.stringValue)'\(path(ctx))"
+    case .typeMismatch(_, let ctx)?: return "wrong type\(path(ctx)): \(ctx.debugDescription)"
+    case .valueNotFound(_, let ctx)?: return "missing value\(path(ctx))"
+    case .dataCorrupted(let ctx)?: return "\(ctx.debugDescription)\(path(ctx))"
+    default: return "\(error)"
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Blastune: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "blastune",
+        abstract: "Dense and sparse BLAS kernel generator and autotuner.",
+        version: blastuneCLIVersion,
+        subcommands: [Generate.self, Bench.self, Machine.self])
+}

@@ -1,0 +1,25 @@
+import ArgumentParser
+import Foundation
+import KernelSpec
+import Tuner
+
+struct Machine: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show this machine's profile, fingerprint and measured FMA peak.")
+
+    @Flag(help: "Skip measuring the FMA peak.")
+    var noPeak = false
+
+    func run() throws {
+        let m = MachineProfile.current()
+        print("fingerprint  \(m.fingerprint)")
+        print("cpu          \(m.cpuModel) (\(m.vendor), family \(m.family) model \(m.model)), \(m.cores) cores")
+        print("isa          best \(m.bestISA.rawValue); flags \(m.flags.joined(separator: " "))")
+        for c in m.caches { print("L\(c.level)           \(c.sizeBytes >> 10) KiB, \(c.ways)-way, \(c.lineBytes) B lines, \(c.sets) sets") }
+        if noPeak { return }
+        let probe = try PeakProbe(isa: m.bestISA)
+        for d in DType.allCases {
+            let peaks = Set([1, m.cores]).sorted().map { "\(fmt(probe.gflops(d, threads: $0))) GFLOPS on \($0) thread(s)" }
+            print("\(d.rawValue) peak     \(peaks.joined(separator: ", "))")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import KernelSpec
+import MicroKernels
+import Tuner
+
+let blastuneCLIVersion = blastuneVersion
+
+extension ISA: ExpressibleByArgument {}
+extension DType: ExpressibleByArgument {}
+
+/// `--isa auto|avx512|avx2|generic`.
+enum ISAChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, avx512, avx2, generic
+    var isa: ISA? { ISA(rawValue: rawValue) }
+}
+
+/// Options shared by the commands that build a library.
+struct LibraryOptions: ParsableArguments {
+    @Option(help: "Instruction set: auto (the best this CPU has), avx512, avx2 or generic.")
+    var isa: ISAChoice = .auto
+
+    @Option(help: "A JSON spec file (kernels.json, a library spec, or GEMM specs) instead of the tuned or analytical configuration.")
+    var spec: String?
+
+    @Option(help: "The Results folder holding tuned configurations.")
+    var results: String = "Results"
+
+    /// The configuration these options select on this machine.
+    func resolve(machine: MachineProfile) throws -> KernelsConfig {
+        let resolver = ConfigResolver(machine: machine, results: ResultsStore(root: URL(fileURLWithPath: results)))
+        let config = try resolver.resolve(isa: isa.isa, specFile: spec.map { URL(fileURLWithPath: $0) })
+        if !machine.supports(config.library.isa) {
+            warn("this CPU lacks \(config.library.isa.rawValue): the library will return BT_EUNSUPPORTED here")
+        }
+        return config
+    }
+}
+
+/// Prints one line to stderr.
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data("blastune: warning: \(message)\n".utf8))
+}
+
+/// Parses a comma-separated list of integers.
+func parseIntList(_ s: String, name: String) throws -> [Int] {
+    try s.split(separator: ",").map {
+        guard let v = Int($0.trimmingCharacters(in: .whitespaces)), v >= 0 else {
+            throw ValidationError("--\(name): '\($0)' is not a non-negative integer")
+        }
+        return v
+    }
+}
+
+/// Formats rows as an aligned text table.
+func table(_ header: [String], _ rows: [[String]]) -> String {
+    let all = [header] + rows
+    let widths = header.indices.map { i in all.map { $0[i].count }.max() ?? 0 }
+    func line(_ r: [String]) -> String {
+        r.enumerated().map { i, s in i == 0 ? s.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+            : String(repeating: " ", count: widths[i] - s.count) + s }.joined(separator: "  ")
+    }
+    return ([line(header), line(widths.map { String(repeating: "-", count: $0) })] + rows.map(line)).joined(separator: "\n")
+}
+
+func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
