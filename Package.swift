@@ -32,8 +32,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "KernelSpecTests", dependencies: ["KernelSpec"]),
-        .testTarget(name: "MicroKernelsTests", dependencies: ["MicroKernels", "KernelSpec", "Tuner", "COpenBLAS"]),
-        .testTarget(name: "SparseCSRTests", dependencies: ["SparseCSR"]),
+        .testTarget(name: "MicroKernelsTests", dependencies: ["MicroKernels", "KernelSpec", "Tuner", "COpenBLAS"],
+                    exclude: ["Harness"]),
         .testTarget(name: "TunerTests", dependencies: ["Tuner", "KernelSpec", "MicroKernels"]),
     ]
 )

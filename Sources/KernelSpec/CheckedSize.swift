@@ -2,6 +2,7 @@
 public struct SizeOverflowError: Error, Equatable, CustomStringConvertible, Sendable {
     /// What was being computed, e.g. "bytes of C (m x n, ldc)".
     public let what: String
+    public init(what: String) { self.what = what }
     public var description: String { "size overflow: \(what) does not fit in 64 bits" }
 }
 

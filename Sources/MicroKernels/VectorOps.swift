@@ -54,10 +54,10 @@ struct VectorOps {
     static let genericPrelude = """
         typedef float bt_v4sf __attribute__((vector_size(16)));
         typedef double bt_v2df __attribute__((vector_size(16)));
-        static inline bt_v4sf bt_loadu_bt_v4sf(const float *p) { bt_v4sf v; memcpy(&v, p, sizeof v); return v; }
-        static inline bt_v2df bt_loadu_bt_v2df(const double *p) { bt_v2df v; memcpy(&v, p, sizeof v); return v; }
-        static inline void bt_storeu_bt_v4sf(float *p, bt_v4sf v) { memcpy(p, &v, sizeof v); }
-        static inline void bt_storeu_bt_v2df(double *p, bt_v2df v) { memcpy(p, &v, sizeof v); }
+        __attribute__((unused)) static inline bt_v4sf bt_loadu_bt_v4sf(const float *p) { bt_v4sf v; memcpy(&v, p, sizeof v); return v; }
+        __attribute__((unused)) static inline bt_v2df bt_loadu_bt_v2df(const double *p) { bt_v2df v; memcpy(&v, p, sizeof v); return v; }
+        __attribute__((unused)) static inline void bt_storeu_bt_v4sf(float *p, bt_v4sf v) { memcpy(p, &v, sizeof v); }
+        __attribute__((unused)) static inline void bt_storeu_bt_v2df(double *p, bt_v2df v) { memcpy(p, &v, sizeof v); }
         """
 
     /// The function attribute that enables the ISA for kernel code only, so the rest of

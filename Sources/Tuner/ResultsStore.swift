@@ -14,6 +14,13 @@ public struct GemmClassResult: Codable, Hashable, Sendable {
     public var date: String
     public var compiler: String
     public var openblasVersion: String
+
+    public init(shapeClass: ShapeClass, spec: GemmSpec, oursGflops: Double, peerGflops: Double, ratio: Double,
+                fractionOfPeak: Double, spread: Double, date: String, compiler: String, openblasVersion: String) {
+        self.shapeClass = shapeClass; self.spec = spec; self.oursGflops = oursGflops; self.peerGflops = peerGflops
+        self.ratio = ratio; self.fractionOfPeak = fractionOfPeak; self.spread = spread; self.date = date
+        self.compiler = compiler; self.openblasVersion = openblasVersion
+    }
 }
 
 /// `Results/<fingerprint>/gemm-<dtype>.json`: the tuned GEMM kernels of one machine.
@@ -25,6 +32,12 @@ public struct GemmResultsFile: Codable, Hashable, Sendable {
     public var machine: MachineProfile
     public var dtype: DType
     public var classes: [GemmClassResult]
+
+    public init(format: Int = currentFormat, blastuneVersion: String, fingerprint: String, machine: MachineProfile,
+                dtype: DType, classes: [GemmClassResult]) {
+        self.format = format; self.blastuneVersion = blastuneVersion; self.fingerprint = fingerprint
+        self.machine = machine; self.dtype = dtype; self.classes = classes
+    }
 }
 
 /// A Results file that cannot be used here.

@@ -1,0 +1,90 @@
+import COpenBLAS
+import Foundation
+import KernelSpec
+import MicroKernels
+import Tuner
+
+/// The libraries the tests run: per ISA, the analytical configuration and a
+/// "tiny blocks" one whose odd tiles and small KC/MC/NC put every edge within reach
+/// of small matrices. Built once per test process.
+enum Fixtures {
+    static let machine = MachineProfile.current()
+    static let cache = LibraryCache(root: FileManager.default.temporaryDirectory.appendingPathComponent("blastune-test-cache"))
+    static let runnableISAs = ISA.allCases.filter { machine.supports($0) }
+
+    enum Kind: String, CaseIterable, Sendable { case analytical, tinyBlocks }
+
+    static func config(_ isa: ISA, _ kind: Kind) -> KernelsConfig {
+        let lib: LibrarySpec
+        switch kind {
+        case .analytical:
+            lib = AnalyticalModel.librarySpec(isa: isa, machine: machine)
+        case .tinyBlocks:
+            lib = LibrarySpec(isa: isa, gemm: DType.allCases.map { d in
+                let lanes = isa.lanes(d)
+                let mr = isa == .avx512 ? lanes : 2 * lanes, nr = d == .f32 ? 5 : 3
+                return GemmVariant(spec: GemmSpec(dtype: d, isa: isa, mr: mr, nr: nr, kUnroll: 3, kc: 17,
+                                                  mc: 3 * mr, nc: 2 * nr, prefetchA: 256, prefetchB: 128, threads: 0))
+            })
+        }
+        return KernelsConfig(version: blastuneVersion, machine: machine, origin: "test", library: lib)
+    }
+
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var built: [String: (LibraryBuilder.Output, KernelLibrary)] = [:]
+
+    /// The built folder and loaded library for `isa` and `kind`.
+    static func library(_ isa: ISA, _ kind: Kind) throws -> (output: LibraryBuilder.Output, library: KernelLibrary) {
+        lock.lock()
+        defer { lock.unlock() }
+        let key = "\(isa.rawValue)-\(kind.rawValue)"
+        if let b = built[key] { return b }
+        let out = try cache.build(config(isa, kind))
+        let lib = try KernelLibrary(path: out.library.path)
+        built[key] = (out, lib)
+        return (out, lib)
+    }
+}
+
+/// GEMM over one element type, ours and OpenBLAS's.
+protocol GemmScalar: BinaryFloatingPoint, Sendable {
+    static var dtype: DType { get }
+    static var epsilon64: Double { get }
+    static func ours(_ lib: KernelLibrary, _ lay: Int32, _ ta: Int32, _ tb: Int32, _ m: Int64, _ n: Int64, _ k: Int64,
+                     _ alpha: Self, _ a: UnsafePointer<Self>?, _ lda: Int64, _ b: UnsafePointer<Self>?, _ ldb: Int64,
+                     _ beta: Self, _ c: UnsafeMutablePointer<Self>?, _ ldc: Int64) -> Int32
+    static func cblas(_ lib: KernelLibrary, _ lay: Int32, _ ta: Int32, _ tb: Int32, _ m: Int32, _ n: Int32, _ k: Int32,
+                      _ alpha: Self, _ a: UnsafePointer<Self>?, _ lda: Int32, _ b: UnsafePointer<Self>?, _ ldb: Int32,
+                      _ beta: Self, _ c: UnsafeMutablePointer<Self>?, _ ldc: Int32)
+    static func openblas(_ lay: Int32, _ ta: Int32, _ tb: Int32, _ m: Int32, _ n: Int32, _ k: Int32,
+                         _ alpha: Self, _ a: UnsafePointer<Self>?, _ lda: Int32, _ b: UnsafePointer<Self>?, _ ldb: Int32,
+                         _ beta: Self, _ c: UnsafeMutablePointer<Self>?, _ ldc: Int32)
+}
+
+extension Float: GemmScalar {
+    static var dtype: DType { .f32 }
+    static var epsilon64: Double { Double(Float.ulpOfOne) }
+    static func ours(_ lib: KernelLibrary, _ lay: Int32, _ ta: Int32, _ tb: Int32, _ m: Int64, _ n: Int64, _ k: Int64, _ alpha: Float, _ a: UnsafePointer<Float>?, _ lda: Int64, _ b: UnsafePointer<Float>?, _ ldb: Int64, _ beta: Float, _ c: UnsafeMutablePointer<Float>?, _ ldc: Int64) -> Int32 {
+        lib.sgemm(lay, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+    static func cblas(_ lib: KernelLibrary, _ lay: Int32, _ ta: Int32, _ tb: Int32, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Float, _ a: UnsafePointer<Float>?, _ lda: Int32, _ b: UnsafePointer<Float>?, _ ldb: Int32, _ beta: Float, _ c: UnsafeMutablePointer<Float>?, _ ldc: Int32) {
+        lib.cblasSgemm(lay, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+    static func openblas(_ lay: Int32, _ ta: Int32, _ tb: Int32, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Float, _ a: UnsafePointer<Float>?, _ lda: Int32, _ b: UnsafePointer<Float>?, _ ldb: Int32, _ beta: Float, _ c: UnsafeMutablePointer<Float>?, _ ldc: Int32) {
+        cblas_sgemm(CBLAS_ORDER(rawValue: UInt32(lay)), CBLAS_TRANSPOSE(rawValue: UInt32(ta)), CBLAS_TRANSPOSE(rawValue: UInt32(tb)), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+}
+
+extension Double: GemmScalar {
+    static var dtype: DType { .f64 }
+    static var epsilon64: Double { Double.ulpOfOne }
+    static func ours(_ lib: KernelLibrary, _ lay: Int32, _ ta: Int32, _ tb: Int32, _ m: Int64, _ n: Int64, _ k: Int64, _ alpha: Double, _ a: UnsafePointer<Double>?, _ lda: Int64, _ b: UnsafePointer<Double>?, _ ldb: Int64, _ beta: Double, _ c: UnsafeMutablePointer<Double>?, _ ldc: Int64) -> Int32 {
+        lib.dgemm(lay, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+    static func cblas(_ lib: KernelLibrary, _ lay: Int32, _ ta: Int32, _ tb: Int32, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Double, _ a: UnsafePointer<Double>?, _ lda: Int32, _ b: UnsafePointer<Double>?, _ ldb: Int32, _ beta: Double, _ c: UnsafeMutablePointer<Double>?, _ ldc: Int32) {
+        lib.cblasDgemm(lay, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+    static func openblas(_ lay: Int32, _ ta: Int32, _ tb: Int32, _ m: Int32, _ n: Int32, _ k: Int32, _ alpha: Double, _ a: UnsafePointer<Double>?, _ lda: Int32, _ b: UnsafePointer<Double>?, _ ldb: Int32, _ beta: Double, _ c: UnsafeMutablePointer<Double>?, _ ldc: Int32) {
+        cblas_dgemm(CBLAS_ORDER(rawValue: UInt32(lay)), CBLAS_TRANSPOSE(rawValue: UInt32(ta)), CBLAS_TRANSPOSE(rawValue: UInt32(tb)), m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+import Testing
+
+/// Runs a command, returning its exit status and merged output.
+func shell(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+let harnessSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/gemm_harness.c")
+
+func scratchDirectory(_ name: String) throws -> URL {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-tests-\(getpid())/\(name)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Compilers on this machine to check warnings with: gcc always, clang when present.
+let warningCompilers: [String] = ["gcc", "clang"].filter { (try? shell(["which", $0]).status) == 0 }
+
+@Suite("Generated C", .serialized)
+struct GeneratedCodeTests {
+    @Test("compiles without warnings under -Wall -Wextra", arguments: LibraryUnderTest.all)
+    func noWarnings(_ lut: LibraryUnderTest) throws {
+        let (out, _) = try Fixtures.library(lut.isa, lut.kind)
+        let probe = try scratchDirectory("probe-\(lut.isa.rawValue)").appendingPathComponent("probe.c")
+        try ProbeEmitter.source(isa: lut.isa).write(to: probe, atomically: true, encoding: .utf8)
+        for cc in warningCompilers {
+            let omp = cc == "gcc" ? ["-fopenmp"] : []
+            for src in [out.source, probe] {
+                let r = try shell([cc, "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-c", "-I", out.directory.path,
+                                   src.path, "-o", "/dev/null"] + omp)
+                #expect(r.status == 0, "\(cc) on \(src.lastPathComponent): \(r.output)")
+                #expect(!r.output.contains("warning"), "\(r.output)")
+            }
+        }
+    }
+
+    @Test("edge shapes and bad arguments run clean under AddressSanitizer and UBSan", arguments: LibraryUnderTest.all)
+    func sanitized(_ lut: LibraryUnderTest) throws {
+        let (out, _) = try Fixtures.library(lut.isa, lut.kind)
+        let exe = try scratchDirectory("asan-\(lut.isa.rawValue)-\(lut.kind.rawValue)").appendingPathComponent("harness")
+        let build = try shell(["gcc", "-std=gnu11", "-O1", "-g", "-fopenmp", "-fsanitize=address,undefined",
+                               "-fno-sanitize-recover=all", "-I", out.directory.path, out.source.path, harnessSource.path,
+                               "-o", exe.path, "-lm"])
+        #expect(build.status == 0, "\(build.output)")
+        let run = try shell([exe.path, "edges"], env: ["ASAN_OPTIONS": "detect_leaks=1"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains(" 0 failed"), "\(run.output)")
+        #expect(!run.output.contains("runtime error"), "\(run.output)")
+
+        let cblas = try shell([exe.path, "cblas-bad"])
+        #expect(cblas.status == 0)
+        #expect(cblas.output.contains("cblas_sgemm: parameter 9 (lda) had an illegal value"), "\(cblas.output)")
+
+        if lut.isa != .generic {
+            // A CPU without the ISA (masked) gets BT_EUNSUPPORTED, not an illegal instruction.
+            let masked = try shell([exe.path, "unsupported"], env: ["BLASTUNE_CPU_MASK": lut.isa.requiredCPUFlags[0]])
+            #expect(masked.status == 0, "\(masked.output)")
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+import Testing
+@testable import Tuner
+
+@Suite("Analytical model")
+struct AnalyticalModelTests {
+    /// A Skylake-like profile: 32 KiB 8-way L1, 1 MiB 16-way L2, 16 MiB 16-way L3.
+    let skl = MachineProfile(cpuModel: "model", vendor: "v", family: 6, model: 85, cores: 4, flags: ["avx512f", "avx2", "fma"],
+        caches: [CacheLevel(level: 1, sizeBytes: 32 << 10, ways: 8, lineBytes: 64, sets: 64),
+                 CacheLevel(level: 2, sizeBytes: 1 << 20, ways: 16, lineBytes: 64, sets: 1024),
+                 CacheLevel(level: 3, sizeBytes: 16 << 20, ways: 16, lineBytes: 64, sets: 16384)])
+
+    @Test("tiles fill the register file without becoming load-bound")
+    func tiles() {
+        // AVX-512: 2 vectors x 14 columns = 28 accumulators + 2 + 1 = 31 registers; 16 loads per 28 FMAs.
+        #expect(AnalyticalModel.tile(dtype: .f32, isa: .avx512) == (32, 14))
+        #expect(AnalyticalModel.tile(dtype: .f64, isa: .avx512) == (16, 14))
+        // AVX2: 16 registers: 2 x 6 + 2 + 1 = 15 (the classic Haswell 16x6 / 8x6).
+        #expect(AnalyticalModel.tile(dtype: .f32, isa: .avx2) == (16, 6))
+        #expect(AnalyticalModel.tile(dtype: .f64, isa: .avx2) == (8, 6))
+    }
+
+    @Test("blocking follows the cache formulas (hand-computed)")
+    func blocking() {
+        let s = AnalyticalModel.gemmSpec(dtype: .f32, isa: .avx512, machine: skl)
+        // A gets floor(7 / (1 + 14/32)) = 4 of 8 L1 ways: kc = 4 * 64 * 64 / (32 * 4) = 128.
+        #expect(s.kc == 128)
+        // MC = 14 * 65536 / (128 * 4) = 1792, a multiple of 32.
+        #expect(s.mc == 1792)
+        // NC = 14 * 1 MiB / (128 * 4) = 28672, capped at 16384, down to a multiple of 14: 16380.
+        #expect(s.nc == 16380)
+        #expect((try? s.validate()) != nil)
+    }
+
+    @Test("the model's specs validate on every ISA and on this machine")
+    func valid() throws {
+        for isa in ISA.allCases {
+            for m in [skl, MachineProfile.current()] {
+                try AnalyticalModel.librarySpec(isa: isa, machine: m).validate()
+            }
+        }
+    }
+}
+
+@Suite("Timing statistics")
+struct TimingStatsTests {
+    @Test("median, extremes and interquartile spread (hand-checked)")
+    func stats() {
+        let s = TimingStats([5, 1, 3, 2, 4])
+        #expect(s.median == 3)
+        #expect(s.min == 1 && s.max == 5)
+        #expect(abs(s.spread - (4 - 2) / 3.0) < 1e-12)
+        #expect(TimingStats([2, 2, 2, 2]).spread == 0)
+    }
+
+    @Test("interleaving times both operations and tells the faster one")
+    func interleaved() {
+        var x = 0.0
+        let timer = InterleavedTimer(sampleSeconds: 0.002, samples: 3, maxSamples: 5)
+        let (a, b) = timer.compare({ for i in 0..<2000 { x += Double(i).squareRoot() } },
+                                   { for i in 0..<40000 { x += Double(i).squareRoot() } })
+        #expect(a.samples >= 3 && b.samples == a.samples)
+        #expect(a.median < b.median)
+        #expect(x > 0)
+    }
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs the system packages blastune needs when they are missing (Debian/Ubuntu; run as root).
+set -euo pipefail
+need=()
+for pkg in libopenblas-dev liblapacke-dev pkg-config gcc gnuplot-nox; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (Swift 6 toolchain required)" >&2; exit 1; }
