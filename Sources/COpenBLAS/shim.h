@@ -1,2 +1,3 @@
-/* OpenBLAS's CBLAS interface: the reference peer for tests and benchmarks. */
+/* OpenBLAS's CBLAS and LAPACKE interfaces: the reference peers for tests and benchmarks. */
 #include <cblas.h>
+#include <lapacke.h>

@@ -48,6 +48,20 @@ struct Bench: ParsableCommand {
         }
     }
 
+    /// Refuses shapes whose operands would not fit in memory, before allocating anything.
+    static func checkMemory(_ shapes: [GemmShape], dtype: DType) throws {
+        let available = Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE)))
+        for s in shapes {
+            let (m, n, k) = (Int64(s.m), Int64(s.n), Int64(s.k))
+            let elems = try CheckedSize.add(try CheckedSize.add(CheckedSize.mul(m, k, "m x k"), CheckedSize.mul(k, n, "k x n"), "operands"),
+                                            CheckedSize.mul(2 * m, n, "2 x m x n"), "operands of \(s)")
+            let bytes = try CheckedSize.mul(elems, dtype.size, "bytes of \(s)")
+            guard bytes <= available / 2 else {
+                throw ValidationError("--sizes: \(s) needs \(bytes >> 20) MiB of \(dtype.rawValue) operands; this machine has \(available >> 20) MiB")
+            }
+        }
+    }
+
     func run() throws {
         let machine = MachineProfile.current()
         let libDir: URL
@@ -66,6 +80,7 @@ struct Bench: ParsableCommand {
         let bench = GemmBench(library: loaded)
         let dtypes = dtype == "all" ? DType.allCases : [DType(rawValue: dtype)!]
         let threadCounts = try parseIntList(threads, name: "threads")
+        for d in dtypes { try Self.checkMemory(try Self.parseShapes(sizes), dtype: d) }
         print("machine \(machine.fingerprint): \(machine.cpuModel), \(machine.cores) cores; library \(libDir.path) (\(isa.rawValue))")
         var rows: [[String]] = []
         for d in dtypes {

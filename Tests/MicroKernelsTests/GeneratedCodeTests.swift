@@ -47,6 +47,20 @@ struct GeneratedCodeTests {
         }
     }
 
+    @Test("the portable backend compiles for aarch64 without warnings (clang, cross headers)")
+    func portableOnAArch64() throws {
+        let headers = "/usr/aarch64-linux-gnu/include"
+        try #require(warningCompilers.contains("clang") && FileManager.default.fileExists(atPath: headers),
+                     "needs clang and libc6-dev-arm64-cross (installed by scripts/setup.sh)")
+        let (out, _) = try Fixtures.library(.generic, .analytical)
+        let obj = try scratchDirectory("aarch64").appendingPathComponent("kernels.o")
+        let r = try shell(["clang", "--target=aarch64-linux-gnu", "-std=gnu11", "-O2", "-c", "-Wall", "-Wextra", "-Werror",
+                           "-isystem", headers, "-I", out.directory.path, out.source.path, "-o", obj.path])
+        #expect(r.status == 0, "\(r.output)")
+        let kind = try shell(["od", "-An", "-tx1", "-j18", "-N2", obj.path])
+        #expect(kind.output.trimmingCharacters(in: .whitespacesAndNewlines) == "b7 00", "not an aarch64 object (e_machine \(kind.output))")
+    }
+
     @Test("edge shapes and bad arguments run clean under AddressSanitizer and UBSan", arguments: LibraryUnderTest.all)
     func sanitized(_ lut: LibraryUnderTest) throws {
         let (out, _) = try Fixtures.library(lut.isa, lut.kind)
