@@ -1,5 +1,15 @@
+/// Which loop of the blocked driver the threads split.
+public enum ParallelLoop: String, Codable, CaseIterable, Sendable {
+    /// Row blocks when there are at least as many as threads, else column panels.
+    case auto
+    /// Row blocks of A (the IC loop).
+    case rows
+    /// Column panels of B (the JR loop).
+    case columns
+}
+
 /// Configuration of one generated GEMM kernel: register tile, unrolling, cache blocking,
-/// prefetch distances and thread count.
+/// prefetch distances, packing, thread split and thread count.
 ///
 /// The micro-kernel keeps an `mr x nr` block of C in `(mr / lanes) * nr` vector
 /// accumulators, vector-loads `mr` elements of packed A and broadcasts `nr` elements of
@@ -26,12 +36,42 @@ public struct GemmSpec: Codable, Hashable, Sendable {
     public var prefetchB: Int
     /// Threads to use; 0 lets the library decide from the problem size.
     public var threads: Int
+    /// Pack A into MR slivers (true), or let the micro-kernel read A where it lies when
+    /// it is not transposed (edge slivers are still packed). Unpacked operands suit
+    /// skinny and small shapes, where packing costs as much as the arithmetic.
+    public var packA: Bool
+    /// Pack B into NR slivers (true), or read it where it lies (edge slivers packed).
+    public var packB: Bool
+    /// The loop the threads split.
+    public var parallel: ParallelLoop
 
     public init(dtype: DType, isa: ISA, mr: Int, nr: Int, kUnroll: Int = 4, kc: Int, mc: Int, nc: Int,
-                prefetchA: Int = 0, prefetchB: Int = 0, threads: Int = 0) {
+                prefetchA: Int = 0, prefetchB: Int = 0, threads: Int = 0,
+                packA: Bool = true, packB: Bool = true, parallel: ParallelLoop = .auto) {
         self.dtype = dtype; self.isa = isa; self.mr = mr; self.nr = nr; self.kUnroll = kUnroll
         self.kc = kc; self.mc = mc; self.nc = nc
         self.prefetchA = prefetchA; self.prefetchB = prefetchB; self.threads = threads
+        self.packA = packA; self.packB = packB; self.parallel = parallel
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case dtype, isa, mr, nr, kUnroll, kc, mc, nc, prefetchA, prefetchB, threads, packA, packB, parallel
+    }
+
+    /// Decodes a spec; the packing and thread-split fields are optional (default: packed, auto).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(dtype: try c.decode(DType.self, forKey: .dtype), isa: try c.decode(ISA.self, forKey: .isa),
+                  mr: try c.decode(Int.self, forKey: .mr), nr: try c.decode(Int.self, forKey: .nr),
+                  kUnroll: try c.decodeIfPresent(Int.self, forKey: .kUnroll) ?? 4,
+                  kc: try c.decode(Int.self, forKey: .kc), mc: try c.decode(Int.self, forKey: .mc),
+                  nc: try c.decode(Int.self, forKey: .nc),
+                  prefetchA: try c.decodeIfPresent(Int.self, forKey: .prefetchA) ?? 0,
+                  prefetchB: try c.decodeIfPresent(Int.self, forKey: .prefetchB) ?? 0,
+                  threads: try c.decodeIfPresent(Int.self, forKey: .threads) ?? 0,
+                  packA: try c.decodeIfPresent(Bool.self, forKey: .packA) ?? true,
+                  packB: try c.decodeIfPresent(Bool.self, forKey: .packB) ?? true,
+                  parallel: try c.decodeIfPresent(ParallelLoop.self, forKey: .parallel) ?? .auto)
     }
 
     /// Vectors per column of the register tile.
@@ -43,7 +83,7 @@ public struct GemmSpec: Codable, Hashable, Sendable {
     /// A short human-readable summary, e.g. `f32 avx512 32x12 ku4 kc336 mc384 nc4092`.
     public var summary: String {
         "\(dtype.rawValue) \(isa.rawValue) \(mr)x\(nr) ku\(kUnroll) kc\(kc) mc\(mc) nc\(nc)"
-            + " pfA\(prefetchA) pfB\(prefetchB) t\(threads)"
+            + " pfA\(prefetchA) pfB\(prefetchB) \(packA ? "pA" : "dA")\(packB ? "pB" : "dB") par-\(parallel.rawValue) t\(threads)"
     }
 
     /// Largest packing buffer a spec may ask for.

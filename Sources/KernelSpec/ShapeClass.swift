@@ -1,7 +1,48 @@
 /// The classes of GEMM shapes that are tuned separately and dispatched to at run time.
+///
+/// Classes are decided on the column-major problem the kernel computes (a row-major call
+/// C = A B is computed as C^T = B^T A^T, so its M and N swap). The first that matches wins:
+/// tall-skinny, small, small K, skinny M, skinny N, large; `any` is the fallback kernel a
+/// library always has.
 public enum ShapeClass: String, Codable, CaseIterable, Sendable {
-    /// Every shape: the fallback a library always has.
     case any
+    /// All dimensions >= 512 (and any shape no other class takes).
+    case large
+    /// All dimensions <= 128.
+    case small
+    /// M <= 64, N and K large.
+    case skinnyM
+    /// N <= 64, M and K large.
+    case skinnyN
+    /// K <= 64, M and N large.
+    case smallK
+    /// M >= 20000, N and K <= 64.
+    case tallSkinny
+
+    /// The class of an `m x n x k` column-major problem.
+    public static func of(m: Int64, n: Int64, k: Int64) -> ShapeClass {
+        if m >= 20000 && n <= 64 && k <= 64 { return .tallSkinny }
+        if m <= 128 && n <= 128 && k <= 128 { return .small }
+        if k <= 64 { return .smallK }
+        if m <= 64 { return .skinnyM }
+        if n <= 64 { return .skinnyN }
+        return .large
+    }
+
+    /// The C condition for this class on `m`, `n`, `k` (see ``of(m:n:k:)``), in dispatch order.
+    public var cCondition: String {
+        switch self {
+        case .tallSkinny: "m >= 20000 && n <= 64 && k <= 64"
+        case .small: "m <= 128 && n <= 128 && k <= 128"
+        case .smallK: "k <= 64"
+        case .skinnyM: "m <= 64"
+        case .skinnyN: "n <= 64"
+        case .large, .any: "1"
+        }
+    }
+
+    /// The tuned classes in dispatch order.
+    public static let dispatchOrder: [ShapeClass] = [.tallSkinny, .small, .smallK, .skinnyM, .skinnyN, .large]
 }
 
 /// One GEMM kernel of a generated library and the shapes it serves.
@@ -26,8 +67,16 @@ public struct LibrarySpec: Codable, Hashable, Sendable {
         self.gemm = gemm
     }
 
-    /// Validates every variant and checks that each dtype has a kernel for every shape
-    /// (an `any` variant) and that all variants use the library's ISA.
+    /// The variants of `dtype` that calls are dispatched to: one per class, the first of
+    /// each; `any` only when there is no `large` kernel (the fallback for every shape).
+    public func servingVariants(_ dtype: DType) -> [GemmVariant] {
+        var seen = Set<ShapeClass>()
+        let mine = gemm.filter { $0.spec.dtype == dtype && seen.insert($0.shapeClass).inserted }
+        return seen.contains(.large) ? mine.filter { $0.shapeClass != .any } : mine
+    }
+
+    /// Validates every variant and checks that each dtype has a fallback kernel for every
+    /// shape (an `any` or a `large` variant) and that all variants use the library's ISA.
     public func validate() throws(SpecValidationError) {
         for (i, v) in gemm.enumerated() {
             do { try v.spec.validate() } catch {
@@ -37,8 +86,8 @@ public struct LibrarySpec: Codable, Hashable, Sendable {
                 throw SpecValidationError(field: "gemm[\(i)].isa", reason: "\(v.spec.isa.rawValue) differs from the library's ISA \(isa.rawValue)")
             }
         }
-        for d in DType.allCases where !gemm.contains(where: { $0.spec.dtype == d && $0.shapeClass == .any }) {
-            throw SpecValidationError(field: "gemm", reason: "no \(d.rawValue) kernel for shape class 'any'")
+        for d in DType.allCases where !gemm.contains(where: { $0.spec.dtype == d && ($0.shapeClass == .any || $0.shapeClass == .large) }) {
+            throw SpecValidationError(field: "gemm", reason: "no \(d.rawValue) fallback kernel (shape class 'any' or 'large')")
         }
     }
 }

@@ -54,19 +54,53 @@ enum GemmABIEmitter {
 
         """
 
-    /// The entry points of one dtype, dispatching to `variants` (indices into the
-    /// library's variant list for this dtype).
+    /// The argument block a driver's threads share, one type per dtype.
+    static func context(dtype: DType) -> String {
+        let t = dtype.cType, d = dtype.blasLetter
+        return """
+            /* ---- \(d)gemm: the arguments a driver's threads share ---- */
+            typedef struct {
+                int transa, transb;
+                int64_t m, n, k, lda, ldb, ldc;
+                const \(t) *a, *b;
+                \(t) *c;
+                \(t) alpha, beta;
+                \(t) *scratch;     /* [packed B panel][thread 0 region][thread 1 region]... */
+                int64_t panel;     /* elements of the B panel */
+                int64_t ablock;    /* elements of the A part of a thread region (then the B edge sliver) */
+                int64_t stride;    /* elements of one thread region */
+            } bt_\(d)_ctx;
+
+            """
+    }
+
+    /// A call of variant `index` with its tuned thread count.
+    private static func call(_ d: String, _ index: Int, _ s: GemmSpec) -> String {
+        """
+        {
+                const int64_t units = ((m + \(s.mr - 1)) / \(s.mr)) * ((n < \(s.nc) ? (n + \(s.nr - 1)) / \(s.nr) : \(s.nc / s.nr)));
+                return bt_\(d)\(index)_gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
+                                         bt_pick_threads(\(s.threads), m, n, k, units));
+            }
+        """
+    }
+
+    /// The entry points of one dtype, dispatching each call to the variant of its shape
+    /// class (`variants` are indices into the library's variants of this dtype).
     static func entryPoints(dtype: DType, variants: [(index: Int, variant: GemmVariant)]) -> String {
         let t = dtype.cType, d = dtype.blasLetter
-        guard let fallback = variants.first(where: { $0.variant.shapeClass == .any }) else {
-            preconditionFailure("LibrarySpec.validate() guarantees an 'any' variant")
+        let byClass = Dictionary(variants.map { ($0.variant.shapeClass, $0) }, uniquingKeysWith: { a, _ in a })
+        guard let fallback = byClass[.large] ?? byClass[.any] ?? variants.first else {
+            preconditionFailure("LibrarySpec.validate() guarantees a kernel per dtype")
         }
-        let s = fallback.variant.spec
-        let call = """
-                const int64_t units = ((m + \(s.mr - 1)) / \(s.mr)) * ((n < \(s.nc) ? (n + \(s.nr - 1)) / \(s.nr) : \(s.nc / s.nr)));
-                return bt_\(d)\(fallback.index)_gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                                         bt_pick_threads(\(s.threads), m, n, k, units));
-            """
+        var dispatch: [String] = []
+        for cls in ShapeClass.dispatchOrder where cls != .large {
+            if let v = byClass[cls] {
+                dispatch.append("    if (\(cls.cCondition)) /* \(cls.rawValue) */ \(call(d, v.index, v.variant.spec))")
+            }
+        }
+        dispatch.append("    /* \(fallback.variant.shapeClass.rawValue) */ \(call(d, fallback.index, fallback.variant.spec))")
+        let call = dispatch.joined(separator: "\n")
         return """
             /* ---- \(d)gemm ---- */
 
@@ -80,7 +114,8 @@ enum GemmABIEmitter {
                 }
             }
 
-            /* Column-major core for checked arguments with m, n, k > 0 and alpha != 0. */
+            /* Column-major core for checked arguments with m, n, k > 0 and alpha != 0:
+               the kernel of the call's shape class. */
             static int bt_\(d)_run(int transa, int transb, int64_t m, int64_t n, int64_t k, \(t) alpha,
                 const \(t) *a, int64_t lda, const \(t) *b, int64_t ldb, \(t) beta, \(t) *c, int64_t ldc)
             {

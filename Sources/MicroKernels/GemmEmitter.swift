@@ -1,65 +1,111 @@
 import KernelSpec
 
-/// Emits the C of one GEMM variant: a register-blocked micro-kernel, the packing of A
-/// and B, and the five-loop blocked driver, all for column-major C.
+/// Emits the C of one GEMM variant: register-blocked micro-kernels, the packing of A and
+/// B, and the five-loop blocked driver, all for column-major C.
 ///
 /// Every function it writes is prefixed `bt_<d><index>_` (e.g. `bt_s0_`). The driver
 /// `bt_<d><index>_gemm` takes already-validated arguments: the entry points of
-/// ``ABIEmitter`` check sizes, overflow and layout before calling it.
+/// ``GemmABIEmitter`` check sizes, overflow and layout before calling it.
 struct GemmEmitter {
     let spec: GemmSpec
     let index: Int
+
+    /// Where the micro-kernel reads A: a packed MR sliver, or A itself (column-major, stride lda).
+    enum AMode: String, CaseIterable { case packed = "p", direct = "d" }
+    /// Where it reads B: a packed NR sliver, B's columns (element (p, j) at b[p + j ldb]) or
+    /// B's rows (a transposed B: element (p, j) at b[p ldb + j]).
+    enum BMode: String, CaseIterable { case packed = "p", cols = "c", rows = "r" }
 
     var ops: VectorOps { VectorOps(isa: spec.isa, dtype: spec.dtype) }
     var prefix: String { "bt_\(spec.dtype.blasLetter)\(index)_" }
     var t: String { spec.dtype.cType }
     var target: String { VectorOps.targetAttribute(spec.isa) }
+    var ctx: String { "bt_\(spec.dtype.blasLetter)_ctx" }
+
+    var aModes: [AMode] { spec.packA ? [.packed] : [.packed, .direct] }
+    var bModes: [BMode] { spec.packB ? [.packed] : [.packed, .cols, .rows] }
 
     func emit() -> String {
-        [comment, microKernel, packA, packB, driver].joined(separator: "\n")
+        var parts = ["/* ---- \(spec.summary) ---- */\n"]
+        for am in aModes { for bm in bModes { parts.append(microKernel(am, bm)) } }
+        parts += [packA, packB, work, driver]
+        return parts.joined(separator: "\n")
     }
 
-    private var comment: String {
-        "/* ---- \(spec.summary) ---- */\n"
-    }
+    func kernelName(_ am: AMode, _ bm: BMode) -> String { "\(prefix)ukernel_\(am.rawValue)\(bm.rawValue)" }
 
     // MARK: micro-kernel
 
     private func acc(_ v: Int, _ j: Int) -> String { "c\(v)_\(j)" }
 
+    /// Element (u, j) of B for step `u` of the unrolled loop.
+    private func bElement(_ bm: BMode, _ u: Int, _ j: Int) -> String {
+        switch bm {
+        case .packed: return "bp[\(u * spec.nr + j)]"
+        case .rows: return "bp[\(u) * ldb + \(j)]"
+        case .cols:
+            let g = j / 3, r = j % 3
+            return "bg\(g)[\(u)\(r == 0 ? "" : r == 1 ? " + ldb" : " + 2 * ldb")]"
+        }
+    }
+
     /// One step of K: load the MR-vector of A, broadcast each B element, FMA.
-    private func kStep(_ u: Int, indent: String) -> String {
-        let mv = spec.mrVectors, lanes = ops.lanes
+    private func kStep(_ am: AMode, _ bm: BMode, _ u: Int, indent: String) -> String {
+        let mv = spec.mrVectors, lanes = ops.lanes, size = Int(spec.dtype.size)
         var lines: [String] = []
         if spec.prefetchA > 0 {
-            let bytesPerStep = spec.mr * Int(spec.dtype.size)
-            for off in stride(from: 0, to: bytesPerStep, by: 64) {
-                lines.append(ops.prefetch("(uintptr_t)(ap + \(u * spec.mr)) + \(spec.prefetchA + off)") + ";")
+            for off in stride(from: 0, to: spec.mr * size, by: 64) {
+                switch am {
+                case .packed:
+                    lines.append(ops.prefetch("(uintptr_t)(ap + \(u * spec.mr)) + \(spec.prefetchA + off)") + ";")
+                case .direct:
+                    let steps = max(1, spec.prefetchA / (spec.mr * size))
+                    lines.append(ops.prefetch("(uintptr_t)ap + (uintptr_t)(\(u + steps) * lda) * sizeof(\(t)) + \(off)") + ";")
+                }
             }
         }
-        if spec.prefetchB > 0 && u % max(1, 64 / (spec.nr * Int(spec.dtype.size))) == 0 {
+        if spec.prefetchB > 0 && bm == .packed && u % max(1, 64 / (spec.nr * size)) == 0 {
             lines.append(ops.prefetch("(uintptr_t)(bp + \(u * spec.nr)) + \(spec.prefetchB)") + ";")
         }
-        for v in 0..<mv { lines.append("a\(v) = \(ops.load("ap + \(u * spec.mr + v * lanes)"));") }
+        for v in 0..<mv {
+            switch am {
+            case .packed: lines.append("a\(v) = \(ops.load("ap + \(u * spec.mr + v * lanes)"));")
+            case .direct: lines.append("a\(v) = \(ops.loadu("ap + \(u) * lda + \(v * lanes)"));")
+            }
+        }
         for j in 0..<spec.nr {
-            var l = "bv = \(ops.set1("bp[\(u * spec.nr + j)]"));"
+            var l = "bv = \(ops.set1(bElement(bm, u, j)));"
             for v in 0..<mv { l += " \(acc(v, j)) = \(ops.fma("a\(v)", "bv", acc(v, j)));" }
             lines.append(l)
         }
         return lines.map { indent + $0 }.joined(separator: "\n")
     }
 
-    private var microKernel: String {
+    private func advance(_ am: AMode, _ bm: BMode, steps: Int) -> String {
+        var l: [String] = []
+        l.append(am == .packed ? "ap += \(spec.mr * steps);" : "ap += \(steps) * lda;")
+        switch bm {
+        case .packed: l.append("bp += \(spec.nr * steps);")
+        case .rows: l.append("bp += \(steps) * ldb;")
+        case .cols: l.append((0..<(spec.nr + 2) / 3).map { "bg\($0) += \(steps);" }.joined(separator: " "))
+        }
+        return l.map { "        " + $0 }.joined(separator: "\n")
+    }
+
+    private func microKernel(_ am: AMode, _ bm: BMode) -> String {
         let mv = spec.mrVectors, lanes = ops.lanes, mr = spec.mr, nr = spec.nr, ku = spec.kUnroll
         let vt = ops.vtype
         let decls = (0..<nr).map { j in (0..<mv).map { "\(acc($0, j)) = \(ops.zero())" }.joined(separator: ", ") }
             .map { "    \(vt) \($0);" }.joined(separator: "\n")
-        let unrolled = (0..<ku).map { kStep($0, indent: "        ") }.joined(separator: "\n")
+        let unrolled = (0..<ku).map { kStep(am, bm, $0, indent: "        ") }.joined(separator: "\n")
         let prefetchC = (0..<nr).map { j in
             "    if (\(j) < nr) { \(ops.prefetch("c + \(j) * ldc")); \(ops.prefetch("c + \(j) * ldc + (mr - 1)")); }"
         }.joined(separator: "\n")
+        let groups = bm == .cols
+            ? (0..<(nr + 2) / 3).map { "    const \(t) *bg\($0) = bp + \(3 * $0) * ldb;" }.joined(separator: "\n") + "\n"
+            : ""
+        let unused = [am == .packed ? "(void)lda;" : "", bm == .packed ? "(void)ldb;" : ""].joined(separator: " ")
 
-        // Full tile: unmasked stores straight to C.
         func fullStore(beta: Bool) -> String {
             (0..<nr).flatMap { j in (0..<mv).map { v -> String in
                 let cp = "c + \(j) * ldc + \(v * lanes)"
@@ -97,24 +143,24 @@ struct GemmEmitter {
                 """
         }
         return """
-            /* Micro-kernel: C[0:mr, 0:nr] = alpha * Ap * Bp + beta * C (beta == 0: C is not read).
-               Ap: packed \(mr) x kc sliver of A; Bp: packed kc x \(nr) sliver of B (zero-padded). */
-            \(target) static inline void \(prefix)ukernel(int64_t kc, const \(t) *restrict ap, const \(t) *restrict bp,
-                \(t) *restrict c, int64_t ldc, int64_t mr, int64_t nr, \(t) alpha, \(t) beta)
+            /* Micro-kernel (A \(am), B \(bm)): C[0:mr, 0:nr] = alpha * A * B + beta * C (beta == 0: C is not read).
+               A: \(am == .packed ? "packed \(mr) x kc sliver" : "A itself, column-major with stride lda (all \(mr) rows valid)").
+               B: \(bm == .packed ? "packed kc x \(nr) sliver (zero-padded)" : bm == .cols ? "B's columns, element (p, j) at bp[p + j * ldb] (all \(nr) valid)" : "B's rows, element (p, j) at bp[p * ldb + j] (all \(nr) valid)"). */
+            \(target) static inline void \(kernelName(am, bm))(int64_t kc, const \(t) *restrict ap, int64_t lda,
+                const \(t) *restrict bp, int64_t ldb, \(t) *restrict c, int64_t ldc, int64_t mr, int64_t nr, \(t) alpha, \(t) beta)
             {
+                \(unused)
             \(decls)
                 \(vt) \((0..<mv).map { "a\($0)" }.joined(separator: ", ")), bv;
-            \(prefetchC)
+            \(groups)\(prefetchC)
                 int64_t p = 0;
                 for (; p + \(ku) <= kc; p += \(ku)) {
             \(unrolled)
-                    ap += \(mr * ku);
-                    bp += \(nr * ku);
+            \(advance(am, bm, steps: ku))
                 }
                 for (; p < kc; p++) {
-            \(kStep(0, indent: "        "))
-                    ap += \(mr);
-                    bp += \(nr);
+            \(kStep(am, bm, 0, indent: "        "))
+            \(advance(am, bm, steps: 1))
                 }
                 const \(vt) va = \(ops.set1("alpha"));
                 const \(vt) vb = \(ops.set1("beta"));
@@ -205,81 +251,143 @@ struct GemmEmitter {
 
     // MARK: driver
 
-    private var driver: String {
-        let mr = spec.mr, nr = spec.nr, kc = spec.kc, mc = spec.mc, nc = spec.nc
+    /// The call of the right micro-kernel for the runtime A and B modes.
+    private var kernelSwitch: String {
+        var cases: [String] = []
+        for am in aModes {
+            for bm in bModes {
+                let cond = "am == \(am == .packed ? 0 : 1) && bm == \(BMode.allCases.firstIndex(of: bm)!)"
+                cases.append("if (\(cond)) \(kernelName(am, bm))(kc, ap, lda, bp, ldb, cc, ldc, mr, nr, alpha, beta_eff);")
+            }
+        }
+        return cases.joined(separator: "\n                    else ")
+    }
+
+    private var splitRule: String {
+        switch spec.parallel {
+        case .auto: "mblocks >= nth"
+        case .rows: "1"
+        case .columns: "0"
+        }
+    }
+
+    private var work: String {
+        let mr = spec.mr, nr = spec.nr
         return """
-            /* Column-major C = alpha * op(A) * op(B) + beta * C for validated arguments with
-               m, n, k > 0 and alpha != 0. Five loops: jc (NC) > pc (KC) > ic (MC) > jr (NR) > ir (MR).
-               Threads share the packed B panel; each packs its own A block. */
-            \(target) static int \(prefix)gemm(int transa, int transb, int64_t m, int64_t n, int64_t k,
-                \(t) alpha, const \(t) *a, int64_t lda, const \(t) *b, int64_t ldb,
-                \(t) beta, \(t) *c, int64_t ldc, int nthreads)
+            /* The share of thread `tid` of `nth`: five loops jc (NC) > pc (KC) > ic (MC) > jr (NR) > ir (MR).
+               Threads share the packed B panel; each has its own A block and edge slivers. */
+            \(target) static void \(prefix)work(const \(ctx) *g, int tid, int nth)
             {
-                const int64_t KC = \(kc), MC = \(mc), NC = \(nc);
-                const int64_t kc_max = k < KC ? k : KC;
-                const int64_t mc_max = bt_round_up(m < MC ? m : MC, \(mr));
-                const int64_t nc_max = bt_round_up(n < NC ? n : NC, \(nr));
-                size_t a_elems, b_elems, a_bytes, b_bytes;
-                if (bt_mul_size(kc_max, mc_max, &a_elems) || bt_mul_size(kc_max, nc_max, &b_elems)
-                    || bt_mul_size((int64_t)a_elems, (int64_t)sizeof(\(t)) * nthreads, &a_bytes)
-                    || bt_mul_size((int64_t)b_elems, (int64_t)sizeof(\(t)), &b_bytes))
-                    return BT_EOVERFLOW;
-                \(t) *bbuf = (\(t) *)bt_aligned_alloc(b_bytes);
-                \(t) *abuf = (\(t) *)bt_aligned_alloc(a_bytes);
-                if (!bbuf || !abuf) {
-                    bt_aligned_free(bbuf);
-                    bt_aligned_free(abuf);
-                    return BT_ENOMEM;
-                }
-            #ifdef _OPENMP
-            #pragma omp parallel num_threads(nthreads) if (nthreads > 1)
-            #endif
-                {
-                    const int tid = bt_thread_id(), nth = bt_thread_count();
-                    \(t) *ap = abuf + (size_t)tid * a_elems;
-                    for (int64_t jc = 0; jc < n; jc += NC) {
-                        const int64_t nc = n - jc < NC ? n - jc : NC;
-                        const int64_t npanels = (nc + \(nr - 1)) / \(nr);
-                        for (int64_t pc = 0; pc < k; pc += KC) {
-                            const int64_t kc = k - pc < KC ? k - pc : KC;
-                            const \(t) beta_eff = pc == 0 ? beta : (\(t))1;
-                            bt_barrier(); /* nobody still reads the previous B panel */
-                            for (int64_t q = tid; q < npanels; q += nth) {
+                const int64_t KC = \(spec.kc), MC = \(spec.mc), NC = \(spec.nc);
+                const int64_t m = g->m, n = g->n, k = g->k, lda = g->lda, ldb = g->ldb, ldc = g->ldc;
+                const int transa = g->transa, transb = g->transb;
+                const \(t) *a = g->a, *b = g->b, alpha = g->alpha;
+                \(t) *c = g->c;
+                const int a_packed = \(spec.packA ? 1 : 0) || transa;
+                \(t) *ablk = g->scratch + g->panel + (size_t)tid * g->stride;
+                \(t) *bedge = ablk + g->ablock;
+                (void)bedge;
+                for (int64_t jc = 0; jc < n; jc += NC) {
+                    const int64_t nc = n - jc < NC ? n - jc : NC;
+                    const int64_t npanels = (nc + \(nr - 1)) / \(nr);
+                    for (int64_t pc = 0; pc < k; pc += KC) {
+                        const int64_t kc = k - pc < KC ? k - pc : KC;
+                        const \(t) beta_eff = pc == 0 ? g->beta : (\(t))1;
+            \(spec.packB ? """
+                        if (nth > 1) bt_barrier(); /* nobody still reads the previous B panel */
+                        for (int64_t q = tid; q < npanels; q += nth) {
+                            const int64_t j0 = q * \(nr);
+                            const \(t) *bsrc = transb ? b + (jc + j0) + pc * ldb : b + pc + (jc + j0) * ldb;
+                            \(prefix)pack_b_sliver(nc - j0 < \(nr) ? nc - j0 : \(nr), kc, bsrc, ldb, transb, g->scratch + q * kc * \(nr));
+                        }
+                        if (nth > 1) bt_barrier(); /* B panel complete */
+            """ : "")
+                        /* Row blocks of at most MC, as many as a multiple of the thread count when
+                           there are enough rows, so that every thread gets the same share. */
+                        const int64_t rounds = (m + MC * nth - 1) / (MC * nth);
+                        const int64_t mcb = nth == 1 ? MC : bt_round_up((m + rounds * nth - 1) / (rounds * nth), \(mr));
+                        const int64_t mblocks = (m + mcb - 1) / mcb;
+                        const int by_block = nth == 1 || \(splitRule);
+                        const int64_t q0 = by_block ? 0 : npanels * tid / nth;
+                        const int64_t q1 = by_block ? npanels : npanels * (tid + 1) / nth;
+                        if (q0 >= q1) continue;
+                        for (int64_t ib = by_block ? tid : 0; ib < mblocks; ib += by_block ? nth : 1) {
+                            const int64_t ic = ib * mcb;
+                            const int64_t mc = m - ic < mcb ? m - ic : mcb;
+                            const int64_t mfull = mc / \(mr) * \(mr);
+                            const \(t) *asrc = transa ? a + pc + ic * lda : a + ic + pc * lda;
+                            if (a_packed) \(prefix)pack_a(mc, kc, asrc, lda, transa, ablk);
+                            else if (mfull < mc) \(prefix)pack_a(mc - mfull, kc, asrc + mfull, lda, 0, ablk);
+                            for (int64_t q = q0; q < q1; q++) {
                                 const int64_t j0 = q * \(nr);
+                                const int64_t nr = nc - j0 < \(nr) ? nc - j0 : \(nr);
                                 const \(t) *bsrc = transb ? b + (jc + j0) + pc * ldb : b + pc + (jc + j0) * ldb;
-                                \(prefix)pack_b_sliver(nc - j0 < \(nr) ? nc - j0 : \(nr), kc, bsrc, ldb, transb, bbuf + q * kc * \(nr));
-                            }
-                            bt_barrier(); /* B panel complete */
-                            /* Row blocks of at most MC, as many as a multiple of the thread count when
-                               there are enough rows, so that every thread gets the same share. */
-                            const int64_t rounds = (m + MC * nth - 1) / (MC * nth);
-                            const int64_t mcb = nth == 1 ? MC : bt_round_up((m + rounds * nth - 1) / (rounds * nth), \(mr));
-                            const int64_t mblocks = (m + mcb - 1) / mcb;
-                            /* Enough A blocks: threads take whole blocks. Otherwise they split the B panel. */
-                            const int by_block = mblocks >= nth;
-                            const int64_t q0 = by_block ? 0 : npanels * tid / nth;
-                            const int64_t q1 = by_block ? npanels : npanels * (tid + 1) / nth;
-                            for (int64_t ib = by_block ? tid : 0; ib < mblocks; ib += by_block ? nth : 1) {
-                                const int64_t ic = ib * mcb;
-                                const int64_t mc = m - ic < mcb ? m - ic : mcb;
-                                if (q0 >= q1) continue;
-                                const \(t) *asrc = transa ? a + pc + ic * lda : a + ic + pc * lda;
-                                \(prefix)pack_a(mc, kc, asrc, lda, transa, ap);
-                                for (int64_t q = q0; q < q1; q++) {
-                                    const int64_t j0 = q * \(nr);
-                                    const int64_t nr = nc - j0 < \(nr) ? nc - j0 : \(nr);
-                                    const \(t) *bp = bbuf + q * kc * \(nr);
-                                    for (int64_t i0 = 0; i0 < mc; i0 += \(mr)) {
-                                        const int64_t mr = mc - i0 < \(mr) ? mc - i0 : \(mr);
-                                        \(prefix)ukernel(kc, ap + i0 * kc, bp, c + (ic + i0) + (jc + j0) * ldc, ldc, mr, nr, alpha, beta_eff);
-                                    }
+                                const \(t) *bp;
+                                int bm;
+            \(spec.packB ? """
+                                bp = g->scratch + q * kc * \(nr); bm = 0; (void)bsrc;
+            """ : """
+                                if (nr < \(nr)) { \(prefix)pack_b_sliver(nr, kc, bsrc, ldb, transb, bedge); bp = bedge; bm = 0; }
+                                else { bp = bsrc; bm = transb ? 2 : 1; }
+            """)
+                                for (int64_t i0 = 0; i0 < mc; i0 += \(mr)) {
+                                    const int64_t mr = mc - i0 < \(mr) ? mc - i0 : \(mr);
+                                    \(t) *cc = c + (ic + i0) + (jc + j0) * ldc;
+                                    const \(t) *ap;
+                                    int am;
+                                    if (a_packed) { ap = ablk + i0 * kc; am = 0; }
+                                    else if (mr < \(mr)) { ap = ablk; am = 0; }
+                                    else { ap = asrc + i0; am = 1; }
+                                    \(kernelSwitch)
                                 }
                             }
                         }
                     }
                 }
-                bt_aligned_free(bbuf);
-                bt_aligned_free(abuf);
+            }
+
+            """
+    }
+
+    private var driver: String {
+        let mr = spec.mr, nr = spec.nr
+        return """
+            /* Column-major C = alpha * op(A) * op(B) + beta * C for validated arguments with
+               m, n, k > 0 and alpha != 0, on `nthreads` threads. */
+            \(target) static int \(prefix)gemm(int transa, int transb, int64_t m, int64_t n, int64_t k,
+                \(t) alpha, const \(t) *a, int64_t lda, const \(t) *b, int64_t ldb,
+                \(t) beta, \(t) *c, int64_t ldc, int nthreads)
+            {
+                const int64_t kc_max = k < \(spec.kc) ? k : \(spec.kc);
+                const int64_t mc_max = bt_round_up(m < \(spec.mc) ? m : \(spec.mc), \(mr));
+                const int64_t nc_max = bt_round_up(n < \(spec.nc) ? n : \(spec.nc), \(nr));
+                \(ctx) g = { transa, transb, m, n, k, lda, ldb, ldc, a, b, c, alpha, beta, NULL, 0, 0, 0 };
+                size_t panel, ablock, bedge, regions, bytes;
+                /* Packed B panel (shared), then per thread: the A block (or the edge sliver of an
+                   unpacked A) and the edge sliver of an unpacked B. */
+                if (bt_mul_size(\(spec.packB ? "kc_max" : "0"), nc_max, &panel) || bt_round_size(&panel, 16)
+                    || bt_mul_size(kc_max, \(spec.packA ? "mc_max" : "(transa ? mc_max : \(mr))"), &ablock)
+                    || bt_mul_size(kc_max, \(spec.packB ? "0" : "\(nr)"), &bedge)
+                    || bt_mul_size(bt_round_up((int64_t)(ablock + bedge), 16), nthreads, &regions)
+                    || bt_mul_size((int64_t)(panel + regions), (int64_t)sizeof(\(t)), &bytes))
+                    return BT_EOVERFLOW;
+                int owned = 0;
+                g.scratch = (\(t) *)bt_scratch(bytes, &owned);
+                if (!g.scratch) return BT_ENOMEM;
+                g.panel = (int64_t)panel; /* a multiple of 16 elements: thread regions stay 64-byte aligned */
+                g.ablock = (int64_t)ablock;
+                g.stride = bt_round_up((int64_t)(ablock + bedge), 16);
+                if (nthreads == 1) {
+                    \(prefix)work(&g, 0, 1);
+                } else {
+            #ifdef _OPENMP
+            #pragma omp parallel num_threads(nthreads)
+                    \(prefix)work(&g, omp_get_thread_num(), omp_get_num_threads());
+            #else
+                    \(prefix)work(&g, 0, 1);
+            #endif
+                }
+                if (owned) bt_aligned_free(g.scratch);
                 return BT_OK;
             }
 

@@ -21,8 +21,9 @@ public enum LibraryGenerator {
                      RuntimeEmitter.info(version: config.version, configJSON: json),
                      GemmABIEmitter.check]
         for dtype in DType.allCases {
-            let variants = config.library.gemm.filter { $0.spec.dtype == dtype }
+            let variants = config.library.servingVariants(dtype)
             let indexed = variants.enumerated().map { (index: $0.offset, variant: $0.element) }
+            parts.append(GemmABIEmitter.context(dtype: dtype))
             parts += indexed.map { GemmEmitter(spec: $0.variant.spec, index: $0.index).emit() }
             parts.append(GemmABIEmitter.entryPoints(dtype: dtype, variants: indexed))
         }

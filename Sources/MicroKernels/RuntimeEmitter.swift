@@ -34,6 +34,7 @@ enum RuntimeEmitter {
             #include <stdlib.h>
             #include <string.h>
             #include <unistd.h>
+            #include <pthread.h>
             \(isa == .generic ? "" : "#include <immintrin.h>")
             #ifdef _OPENMP
             #include <omp.h>
@@ -56,6 +57,14 @@ enum RuntimeEmitter {
             }
 
             static inline int64_t bt_round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+            /* Rounds *x up to a multiple of m; non-zero on overflow. */
+            static int bt_round_size(size_t *x, size_t m)
+            {
+                if (*x > SIZE_MAX - (m - 1)) return 1;
+                *x = (*x + m - 1) / m * m;
+                return 0;
+            }
 
             /* Elements spanned by a rows x cols column-major matrix with leading dimension ld,
                its bytes, and whether p + bytes stays inside the address space. */
@@ -80,6 +89,55 @@ enum RuntimeEmitter {
             }
 
             static void bt_aligned_free(void *p) { free(p); }
+
+            /* Per-thread scratch kept between calls, so repeated calls do not allocate (or fault
+               in fresh pages); freed when the thread exits. Requests above BT_SCRATCH_KEEP bytes
+               are allocated for the call only (*owned = 1: the caller frees). */
+            #define BT_SCRATCH_KEEP ((size_t)32 << 20)
+            typedef struct { void *p; size_t size; } bt_buffer;
+            static pthread_key_t bt_scratch_key;
+            static pthread_once_t bt_scratch_once = PTHREAD_ONCE_INIT;
+            static int bt_scratch_key_ok;
+
+            static void bt_scratch_release(void *x)
+            {
+                bt_buffer *b = (bt_buffer *)x;
+                if (b) { free(b->p); free(b); }
+            }
+
+            static void bt_scratch_init(void) { bt_scratch_key_ok = pthread_key_create(&bt_scratch_key, bt_scratch_release) == 0; }
+
+            static void *bt_scratch(size_t bytes, int *owned)
+            {
+                *owned = 0;
+                pthread_once(&bt_scratch_once, bt_scratch_init);
+                if (bytes > BT_SCRATCH_KEEP || !bt_scratch_key_ok) {
+                    *owned = 1;
+                    return bt_aligned_alloc(bytes);
+                }
+                bt_buffer *b = (bt_buffer *)pthread_getspecific(bt_scratch_key);
+                if (!b) {
+                    b = (bt_buffer *)calloc(1, sizeof *b);
+                    if (!b) return NULL;
+                    if (pthread_setspecific(bt_scratch_key, b) != 0) { free(b); return NULL; }
+                }
+                if (b->size < bytes) {
+                    void *p = bt_aligned_alloc(bytes);
+                    if (!p) return NULL;
+                    free(b->p);
+                    b->p = p;
+                    b->size = bytes;
+                }
+                return b->p;
+            }
+
+            /* The main thread's scratch has no thread exit: release it when the library unloads. */
+            __attribute__((destructor)) static void bt_scratch_fini(void)
+            {
+                if (!bt_scratch_key_ok) return;
+                bt_buffer *b = (bt_buffer *)pthread_getspecific(bt_scratch_key);
+                if (b) { pthread_setspecific(bt_scratch_key, NULL); bt_scratch_release(b); }
+            }
 
             /* ---- masks for AVX-512 edge tiles ---- */
 
@@ -125,10 +183,17 @@ enum RuntimeEmitter {
 
             static int bt_threads_requested = -1; /* -1: not yet read from BLASTUNE_NUM_THREADS */
 
+            /* Online CPUs, read once (sysconf reads sysfs: far too slow for every call). */
             static int bt_cpu_count(void)
             {
-                long n = sysconf(_SC_NPROCESSORS_ONLN);
-                return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+                static int cached = 0;
+                int n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+                if (n == 0) {
+                    long v = sysconf(_SC_NPROCESSORS_ONLN);
+                    n = v < 1 ? 1 : v > 1024 ? 1024 : (int)v;
+                    __atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+                }
+                return n;
             }
 
             BT_EXPORT int bt_set_num_threads(int n)
@@ -167,25 +232,7 @@ enum RuntimeEmitter {
                 return want < 1 ? 1 : want;
             }
 
-            static inline int bt_thread_id(void)
-            {
-            #ifdef _OPENMP
-                return omp_get_thread_num();
-            #else
-                return 0;
-            #endif
-            }
-
-            static inline int bt_thread_count(void)
-            {
-            #ifdef _OPENMP
-                return omp_get_num_threads();
-            #else
-                return 1;
-            #endif
-            }
-
-            static inline void bt_barrier(void)
+            __attribute__((unused)) static inline void bt_barrier(void)
             {
             #ifdef _OPENMP
             #pragma omp barrier

@@ -12,7 +12,18 @@ enum Fixtures {
     static let cache = LibraryCache(root: FileManager.default.temporaryDirectory.appendingPathComponent("blastune-test-cache"))
     static let runnableISAs = ISA.allCases.filter { machine.supports($0) }
 
-    enum Kind: String, CaseIterable, Sendable { case analytical, tinyBlocks }
+    /// analytical: the model's library. tinyBlocks: odd tiles, KC = 17, everything packed.
+    /// tinyDirect: the same with A and B read in place (edge slivers packed), threads split
+    /// by columns. perClass: a kernel per shape class, mixing every packing mode, so that
+    /// the run-time dispatch is exercised.
+    enum Kind: String, CaseIterable, Sendable { case analytical, tinyBlocks, tinyDirect, perClass }
+
+    static func tiny(_ d: DType, _ isa: ISA, packA: Bool, packB: Bool, parallel: ParallelLoop = .auto, nrBump: Int = 0) -> GemmSpec {
+        let lanes = isa.lanes(d)
+        let mr = isa == .avx512 ? lanes : 2 * lanes, nr = (d == .f32 ? 5 : 3) + nrBump
+        return GemmSpec(dtype: d, isa: isa, mr: mr, nr: nr, kUnroll: 3, kc: 17, mc: 3 * mr, nc: 2 * nr,
+                        prefetchA: 256, prefetchB: 128, threads: 0, packA: packA, packB: packB, parallel: parallel)
+    }
 
     static func config(_ isa: ISA, _ kind: Kind) -> KernelsConfig {
         let lib: LibrarySpec
@@ -20,11 +31,22 @@ enum Fixtures {
         case .analytical:
             lib = AnalyticalModel.librarySpec(isa: isa, machine: machine)
         case .tinyBlocks:
-            lib = LibrarySpec(isa: isa, gemm: DType.allCases.map { d in
-                let lanes = isa.lanes(d)
-                let mr = isa == .avx512 ? lanes : 2 * lanes, nr = d == .f32 ? 5 : 3
-                return GemmVariant(spec: GemmSpec(dtype: d, isa: isa, mr: mr, nr: nr, kUnroll: 3, kc: 17,
-                                                  mc: 3 * mr, nc: 2 * nr, prefetchA: 256, prefetchB: 128, threads: 0))
+            lib = LibrarySpec(isa: isa, gemm: DType.allCases.map { GemmVariant(spec: tiny($0, isa, packA: true, packB: true)) })
+        case .tinyDirect:
+            lib = LibrarySpec(isa: isa, gemm: DType.allCases.map {
+                GemmVariant(spec: tiny($0, isa, packA: false, packB: false, parallel: .columns)) })
+        case .perClass:
+            lib = LibrarySpec(isa: isa, gemm: DType.allCases.flatMap { d -> [GemmVariant] in
+                let model = AnalyticalModel.gemmSpec(dtype: d, isa: isa, machine: machine)
+                var direct = model
+                direct.packA = false; direct.packB = false; direct.threads = 2
+                return [GemmVariant(shapeClass: .any, spec: model),
+                        GemmVariant(shapeClass: .large, spec: tiny(d, isa, packA: true, packB: true, parallel: .rows, nrBump: 1)),
+                        GemmVariant(shapeClass: .small, spec: direct),
+                        GemmVariant(shapeClass: .skinnyM, spec: tiny(d, isa, packA: true, packB: false, parallel: .columns)),
+                        GemmVariant(shapeClass: .skinnyN, spec: tiny(d, isa, packA: false, packB: true, parallel: .rows)),
+                        GemmVariant(shapeClass: .smallK, spec: tiny(d, isa, packA: false, packB: false, nrBump: 1)),
+                        GemmVariant(shapeClass: .tallSkinny, spec: tiny(d, isa, packA: true, packB: false))]
             })
         }
         return KernelsConfig(version: blastuneVersion, machine: machine, origin: "test", library: lib)
