@@ -75,9 +75,12 @@ public struct LibrarySpec: Codable, Hashable, Sendable {
         return seen.contains(.large) ? mine.filter { $0.shapeClass != .any } : mine
     }
 
-    /// Validates every variant and checks that each dtype has a fallback kernel for every
-    /// shape (an `any` or a `large` variant) and that all variants use the library's ISA.
+    /// Validates every variant and checks that each dtype it has has a fallback kernel for
+    /// every shape (an `any` or a `large` variant) and that all variants use the library's
+    /// ISA. A dtype with no kernel at all is allowed (the tuner builds single-dtype
+    /// candidates): its entry points return BT_EUNSUPPORTED.
     public func validate() throws(SpecValidationError) {
+        guard !gemm.isEmpty else { throw SpecValidationError(field: "gemm", reason: "no kernels") }
         for (i, v) in gemm.enumerated() {
             do { try v.spec.validate() } catch {
                 throw SpecValidationError(field: "gemm[\(i)].\(error.field)", reason: error.reason)
@@ -86,7 +89,8 @@ public struct LibrarySpec: Codable, Hashable, Sendable {
                 throw SpecValidationError(field: "gemm[\(i)].isa", reason: "\(v.spec.isa.rawValue) differs from the library's ISA \(isa.rawValue)")
             }
         }
-        for d in DType.allCases where !gemm.contains(where: { $0.spec.dtype == d && ($0.shapeClass == .any || $0.shapeClass == .large) }) {
+        for d in DType.allCases where gemm.contains(where: { $0.spec.dtype == d })
+            && !gemm.contains(where: { $0.spec.dtype == d && ($0.shapeClass == .any || $0.shapeClass == .large) }) {
             throw SpecValidationError(field: "gemm", reason: "no \(d.rawValue) fallback kernel (shape class 'any' or 'large')")
         }
     }

@@ -90,16 +90,18 @@ enum GemmABIEmitter {
     static func entryPoints(dtype: DType, variants: [(index: Int, variant: GemmVariant)]) -> String {
         let t = dtype.cType, d = dtype.blasLetter
         let byClass = Dictionary(variants.map { ($0.variant.shapeClass, $0) }, uniquingKeysWith: { a, _ in a })
-        guard let fallback = byClass[.large] ?? byClass[.any] ?? variants.first else {
-            preconditionFailure("LibrarySpec.validate() guarantees a kernel per dtype")
-        }
         var dispatch: [String] = []
+        if let fallback = byClass[.large] ?? byClass[.any] ?? variants.first {
         for cls in ShapeClass.dispatchOrder where cls != .large {
             if let v = byClass[cls] {
                 dispatch.append("    if (\(cls.cCondition)) /* \(cls.rawValue) */ \(call(d, v.index, v.variant.spec))")
             }
         }
-        dispatch.append("    /* \(fallback.variant.shapeClass.rawValue) */ \(call(d, fallback.index, fallback.variant.spec))")
+            dispatch.append("    /* \(fallback.variant.shapeClass.rawValue) */ \(call(d, fallback.index, fallback.variant.spec))")
+        } else {
+            dispatch.append("    (void)transa; (void)transb; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;\n"
+                + "    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;\n    return BT_EUNSUPPORTED; /* no \(dtype.rawValue) kernel in this library */")
+        }
         let call = dispatch.joined(separator: "\n")
         return """
             /* ---- \(d)gemm ---- */

@@ -92,7 +92,7 @@ struct GemmEmitter {
         return l.map { "        " + $0 }.joined(separator: "\n")
     }
 
-    private func microKernel(_ am: AMode, _ bm: BMode) -> String {
+    func microKernel(_ am: AMode, _ bm: BMode) -> String {
         let mv = spec.mrVectors, lanes = ops.lanes, mr = spec.mr, nr = spec.nr, ku = spec.kUnroll
         let vt = ops.vtype
         let decls = (0..<nr).map { j in (0..<mv).map { "\(acc($0, j)) = \(ops.zero())" }.joined(separator: ", ") }

@@ -37,8 +37,26 @@ public struct Toolchain: Sendable {
     /// Flags for optimized, warning-clean, position-independent kernels.
     public static let baseFlags = ["-std=gnu11", "-O3", "-fPIC", "-Wall", "-Wextra", "-fvisibility=hidden"]
 
-    /// Whether the compiler builds and links OpenMP programs.
+    /// The first line of `cc --version`, for the record of results.
+    public func versionLine() -> String {
+        guard let r = try? run([cc, "--version"]), r.status == 0 else { return cc }
+        return r.output.split(separator: "\n").first.map(String.init) ?? cc
+    }
+
+    private static let openMPLock = NSLock()
+    nonisolated(unsafe) private static var openMPKnown: [String: Bool] = [:]
+
+    /// Whether the compiler builds and links OpenMP programs (probed once per compiler).
     public func supportsOpenMP() -> Bool {
+        Self.openMPLock.lock()
+        defer { Self.openMPLock.unlock() }
+        if let known = Self.openMPKnown[cc] { return known }
+        let ok = probeOpenMP()
+        Self.openMPKnown[cc] = ok
+        return ok
+    }
+
+    private func probeOpenMP() -> Bool {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-omp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

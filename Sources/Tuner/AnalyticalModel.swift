@@ -33,14 +33,14 @@ public enum AnalyticalModel {
         return (t.mv * lanes, t.nr)
     }
 
-    /// The seed spec for `dtype` on `isa` for `machine`.
+    /// The seed spec for `dtype` on `isa` for `machine` (with the model's tile, or `tile`).
     ///
     /// KC keeps the B sliver (kc x nr) resident in L1 next to a streaming A sliver: A gets
     /// floor((W1 - 1) / (1 + nr / mr)) of the L1 ways, kc = ways x sets x line / (mr x size).
     /// MC fills W2 - 2 ways of L2 with the packed A block; NC fills W3 - 2 ways of L3 with
     /// the packed B panel.
-    public static func gemmSpec(dtype: DType, isa: ISA, machine: MachineProfile) -> GemmSpec {
-        let (mr, nr) = tile(dtype: dtype, isa: isa)
+    public static func gemmSpec(dtype: DType, isa: ISA, machine: MachineProfile, tile given: (mr: Int, nr: Int)? = nil) -> GemmSpec {
+        let (mr, nr) = given ?? tile(dtype: dtype, isa: isa)
         let size = Int(dtype.size)
         let l1 = machine.cache(level: 1) ?? CacheLevel(level: 1, sizeBytes: 32 << 10, ways: 8, lineBytes: 64, sets: 64)
         let l2 = machine.cache(level: 2) ?? CacheLevel(level: 2, sizeBytes: 1 << 20, ways: 16, lineBytes: 64, sets: 1024)

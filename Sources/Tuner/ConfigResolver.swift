@@ -30,6 +30,11 @@ public struct ConfigResolver: Sendable {
                !tuned.classes.isEmpty {
                 variants += tuned.classes.map { GemmVariant(shapeClass: $0.shapeClass, spec: $0.spec) }
                 origins.append("tuned")
+                if !tuned.classes.contains(where: { $0.shapeClass == .large || $0.shapeClass == .any }) {
+                    // A partial tuning: the shapes of the untuned classes go to the model's kernel.
+                    variants.append(GemmVariant(spec: AnalyticalModel.gemmSpec(dtype: dtype, isa: isa, machine: machine)))
+                    origins.append("analytical")
+                }
             } else {
                 variants.append(GemmVariant(spec: AnalyticalModel.gemmSpec(dtype: dtype, isa: isa, machine: machine)))
                 origins.append("analytical")

@@ -1,6 +1,12 @@
+import Foundation
 import COpenBLAS
 import KernelSpec
 import MicroKernels
+
+/// OpenBLAS's configuration string (version, build options, core it picked).
+public func openblasConfig() -> String {
+    openblas_get_config().map { String(cString: $0) } ?? "unknown"
+}
 
 /// A GEMM problem size (column-major, no transposes).
 public struct GemmShape: Codable, Hashable, Sendable, CustomStringConvertible {
@@ -81,7 +87,7 @@ public struct GemmBench {
 /// Column-major operands for one benchmark, filled with reproducible values in [-0.5, 0.5).
 struct Operands<T: BinaryFloatingPoint> {
     let a: UnsafeMutablePointer<T>, b: UnsafeMutablePointer<T>, c: UnsafeMutablePointer<T>, cRef: UnsafeMutablePointer<T>
-    let cCount: Int
+    let cCount: Int, aCount: Int, bCount: Int, k: Int
 
     init(m: Int, n: Int, k: Int) {
         var rng = SplitMix64(seed: UInt64(m * 31 + n * 17 + k))
@@ -95,6 +101,9 @@ struct Operands<T: BinaryFloatingPoint> {
         c = make(m * n, random: false)
         cRef = make(m * n, random: false)
         cCount = m * n
+        aCount = m * k
+        bCount = k * n
+        self.k = k
     }
 
     func relativeError() -> Double {
@@ -104,6 +113,18 @@ struct Operands<T: BinaryFloatingPoint> {
             scale = max(scale, abs(Double(cRef[i])))
         }
         return scale > 0 ? diff / scale : diff
+    }
+
+    /// ||C - Cref||_F and its bound 4 (k + 2) eps ||A||_F ||B||_F (the operands were set with alpha 1, beta 0).
+    func normwiseError(eps: Double) -> (diff: Double, bound: Double) {
+        func frob(_ p: UnsafeMutablePointer<T>, _ count: Int) -> Double {
+            var s = 0.0
+            for i in 0..<count { s += Double(p[i]) * Double(p[i]) }
+            return s.squareRoot()
+        }
+        var d = 0.0
+        for i in 0..<cCount { let x = Double(c[i]) - Double(cRef[i]); d += x * x }
+        return (d.squareRoot(), 4 * Double(k + 2) * eps * frob(a, aCount) * frob(b, bCount))
     }
 
     func free() { a.deallocate(); b.deallocate(); c.deallocate(); cRef.deallocate() }
@@ -122,4 +143,50 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
     }
     /// A uniform double in [0, 1).
     public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+}
+
+/// Another BLAS found on the machine (BLIS, MKL), timed through its CBLAS GEMM.
+public struct ExtraPeer: @unchecked Sendable {
+    public let name: String
+    public let sgemm: KernelLibrary.CblasSGemm
+    public let dgemm: KernelLibrary.CblasDGemm
+
+    /// Libraries looked for, by name and shared object.
+    public static let candidates: [(name: String, paths: [String])] = [
+        ("BLIS", ["libblis.so.4", "libblis.so", "libblis-openmp.so.4", "libblis-pthread.so.4"]),
+        ("MKL", ["libmkl_rt.so.2", "libmkl_rt.so"]),
+    ]
+
+    /// The peers installed here. Each is loaded with RTLD_DEEPBIND so that its CBLAS layer
+    /// calls its own BLAS, not OpenBLAS's symbols of the same names.
+    public static func discover() -> [ExtraPeer] {
+        candidates.compactMap { c in
+            for path in c.paths {
+                guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) else { continue }
+                guard let s = dlsym(h, "cblas_sgemm"), let d = dlsym(h, "cblas_dgemm") else { continue }
+                return ExtraPeer(name: c.name, sgemm: unsafeBitCast(s, to: KernelLibrary.CblasSGemm.self),
+                                 dgemm: unsafeBitCast(d, to: KernelLibrary.CblasDGemm.self))
+            }
+            return nil
+        }
+    }
+
+    /// GFLOPS of this peer on `shape` (median, after a warm-up), single-threaded or as it is set up.
+    public func gflops(dtype: DType, shape: GemmShape, timer: InterleavedTimer) -> Double {
+        let (m, n, k) = (Int32(shape.m), Int32(shape.n), Int32(shape.k))
+        let stats: TimingStats
+        switch dtype {
+        case .f32:
+            let ops = Operands<Float>(m: shape.m, n: shape.n, k: shape.k)
+            defer { ops.free() }
+            let f = sgemm
+            stats = timer.time { f(102, 111, 111, m, n, k, 1, ops.a, m, ops.b, k, 0, ops.c, m) }
+        case .f64:
+            let ops = Operands<Double>(m: shape.m, n: shape.n, k: shape.k)
+            defer { ops.free() }
+            let f = dgemm
+            stats = timer.time { f(102, 111, 111, m, n, k, 1, ops.a, m, ops.b, k, 0, ops.c, m) }
+        }
+        return shape.flops / stats.median / 1e9
+    }
 }

@@ -2,24 +2,55 @@ import Foundation
 import KernelSpec
 import MicroKernels
 
+/// How a class's tuned kernel measured against OpenBLAS at one thread count, on the
+/// class's tuning shapes (geometric means over them).
+public struct ThreadResult: Codable, Hashable, Sendable {
+    public var threads: Int
+    public var oursGflops: Double
+    public var peerGflops: Double
+    /// OpenBLAS time over ours (> 1: ours is faster).
+    public var ratio: Double
+    /// Our GFLOPS over the measured FMA peak at this thread count.
+    public var fractionOfPeak: Double
+    /// Largest relative spread (IQR / median) of the samples behind these figures.
+    public var spread: Double
+
+    public init(threads: Int, oursGflops: Double, peerGflops: Double, ratio: Double, fractionOfPeak: Double, spread: Double) {
+        self.threads = threads; self.oursGflops = oursGflops; self.peerGflops = peerGflops
+        self.ratio = ratio; self.fractionOfPeak = fractionOfPeak; self.spread = spread
+    }
+}
+
 /// The tuned configuration of one shape class, with how it measured against OpenBLAS.
 public struct GemmClassResult: Codable, Hashable, Sendable {
     public var shapeClass: ShapeClass
+    /// The chosen kernel; its `threads` is the count the library uses for this class by default.
     public var spec: GemmSpec
+    /// The shapes it was tuned on.
+    public var shapes: [GemmShape]
+    /// Figures at the default thread count (`spec.threads`).
     public var oursGflops: Double
     public var peerGflops: Double
     public var ratio: Double
     public var fractionOfPeak: Double
     public var spread: Double
+    /// Figures at every thread count searched.
+    public var byThreads: [ThreadResult]
+    /// Candidates evaluated, and how many of them failed (wrong, crashed, hung, did not build).
+    public var candidates: Int
+    public var failures: Int
+    public var seconds: Double
     public var date: String
     public var compiler: String
     public var openblasVersion: String
 
-    public init(shapeClass: ShapeClass, spec: GemmSpec, oursGflops: Double, peerGflops: Double, ratio: Double,
-                fractionOfPeak: Double, spread: Double, date: String, compiler: String, openblasVersion: String) {
-        self.shapeClass = shapeClass; self.spec = spec; self.oursGflops = oursGflops; self.peerGflops = peerGflops
-        self.ratio = ratio; self.fractionOfPeak = fractionOfPeak; self.spread = spread; self.date = date
-        self.compiler = compiler; self.openblasVersion = openblasVersion
+    public init(shapeClass: ShapeClass, spec: GemmSpec, shapes: [GemmShape], best: ThreadResult, byThreads: [ThreadResult],
+                candidates: Int, failures: Int, seconds: Double, date: String, compiler: String, openblasVersion: String) {
+        self.shapeClass = shapeClass; self.spec = spec; self.shapes = shapes
+        oursGflops = best.oursGflops; peerGflops = best.peerGflops; ratio = best.ratio
+        fractionOfPeak = best.fractionOfPeak; spread = best.spread
+        self.byThreads = byThreads; self.candidates = candidates; self.failures = failures; self.seconds = seconds
+        self.date = date; self.compiler = compiler; self.openblasVersion = openblasVersion
     }
 }
 

@@ -19,11 +19,14 @@ struct Bench: ParsableCommand {
     @Option(help: "f32, f64 or all.")
     var dtype: String = "all"
 
-    @Option(help: "Thread counts, comma-separated.")
-    var threads: String = "1"
+    @Option(help: "Thread counts, comma-separated (default: 1 and the core count).")
+    var threads: String?
 
-    @Option(help: "Sizes: n for n x n x n, or MxNxK; comma-separated.")
-    var sizes: String = "256,512,1024,2048"
+    @Option(help: "Sizes: n for n x n x n, or MxNxK; comma-separated. Without it: every shape class's benchmark shapes, with a report in Results/.")
+    var sizes: String?
+
+    @Option(help: "Where the class report goes (default: Results/<fingerprint>/).")
+    var out: String?
 
     @Option(help: "Use the built library in this folder instead of building one.")
     var lib: String?
@@ -32,8 +35,8 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         guard dtype == "all" || DType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be f32, f64 or all (got '\(dtype)')") }
-        _ = try parseIntList(threads, name: "threads")
-        _ = try Self.parseShapes(sizes)
+        if let threads { _ = try parseIntList(threads, name: "threads") }
+        if let sizes { _ = try Self.parseShapes(sizes) }
     }
 
     static func parseShapes(_ s: String) throws -> [GemmShape] {
@@ -65,36 +68,64 @@ struct Bench: ParsableCommand {
     func run() throws {
         let machine = MachineProfile.current()
         let libDir: URL
-        let isa: ISA
+        let config: KernelsConfig
         if let lib {
             libDir = URL(fileURLWithPath: lib)
-            let data = try Data(contentsOf: libDir.appendingPathComponent("kernels.json"))
-            isa = try JSONDecoder().decode(KernelsConfig.self, from: data).library.isa
+            let jsonURL = libDir.appendingPathComponent("kernels.json")
+            guard let data = FileManager.default.contents(atPath: jsonURL.path) else {
+                throw ValidationError("--lib: \(jsonURL.path) not found (a folder written by blastune generate)")
+            }
+            config = try JSONDecoder().decode(KernelsConfig.self, from: data)
         } else {
-            let config = try library.resolve(machine: machine)
+            config = try library.resolve(machine: machine)
             libDir = try LibraryCache().build(config).directory
-            isa = config.library.isa
         }
+        let isa = config.library.isa
         let loaded = try KernelLibrary(path: libDir.appendingPathComponent("libkernels.so").path)
         let probe = try PeakProbe(isa: isa)
-        let bench = GemmBench(library: loaded)
         let dtypes = dtype == "all" ? DType.allCases : [DType(rawValue: dtype)!]
-        let threadCounts = try parseIntList(threads, name: "threads")
-        for d in dtypes { try Self.checkMemory(try Self.parseShapes(sizes), dtype: d) }
-        print("machine \(machine.fingerprint): \(machine.cpuModel), \(machine.cores) cores; library \(libDir.path) (\(isa.rawValue))")
-        var rows: [[String]] = []
+        let threadCounts = try threads.map { try parseIntList($0, name: "threads") } ?? (sizes == nil ? Array(Set([1, machine.cores])).sorted() : [1])
+        let work: [(ShapeClass, GemmShape)] = try sizes.map { try Self.parseShapes($0).map { (ShapeClass.of(m: Int64($0.m), n: Int64($0.n), k: Int64($0.k)), $0) } }
+            ?? ShapeSuites.tunedClasses.flatMap { c in ShapeSuites.bench(c).map { (c, $0) } }
+        for d in dtypes { try Self.checkMemory(work.map(\.1), dtype: d) }
+        let bench = GemmBench(library: loaded, timer: sizes == nil ? InterleavedTimer(sampleSeconds: 0.05, samples: 5, maxSamples: 11) : InterleavedTimer())
+        let others = ExtraPeer.discover()
+        say("machine \(machine.fingerprint): \(machine.cpuModel), \(machine.cores) cores; library \(libDir.path) (\(isa.rawValue), \(config.origin))")
+        if !others.isEmpty { say("also timing: \(others.map(\.name).joined(separator: ", "))") }
+        var rows: [BenchRow] = []
+        var peaks: [String: Double] = [:]
         for d in dtypes {
             for t in threadCounts {
                 let peak = probe.gflops(d, threads: t)
-                print("\(d.rawValue) FMA peak on \(t) thread(s): \(fmt(peak)) GFLOPS")
-                for shape in try Self.parseShapes(sizes) {
+                peaks["\(d.rawValue)-\(t)"] = peak
+                say("\(d.rawValue) FMA peak on \(t) thread(s): \(fmt(peak)) GFLOPS")
+                for (cls, shape) in work {
                     let r = bench.run(dtype: d, shape: shape, threads: t, peakGflops: peak)
-                    rows.append([d.rawValue, "\(shape)", "\(t)", fmt(r.oursGflops), fmt(r.peerGflops), fmt(r.ratio, 2),
-                                 fmt(100 * r.fractionOfPeak), fmt(100 * r.peerFractionOfPeak),
-                                 fmt(100 * max(r.ours.spread, r.peer.spread)), String(format: "%.1e", r.relativeError)])
+                    var extra: [String: Double] = [:]
+                    for o in others { extra[o.name] = o.gflops(dtype: d, shape: shape, timer: bench.timer) }
+                    if r.relativeError > (d == .f32 ? 1e-3 : 1e-10) {
+                        warn("\(d.rawValue) \(shape): relative difference from OpenBLAS \(r.relativeError)")
+                    }
+                    rows.append(BenchRow(dtype: d, shapeClass: cls, shape: shape, threads: t, oursGflops: r.oursGflops, peerGflops: r.peerGflops,
+                                         ratio: r.ratio, fractionOfPeak: r.fractionOfPeak, peerFractionOfPeak: r.peerFractionOfPeak,
+                                         spread: max(r.ours.spread, r.peer.spread), others: extra))
                 }
             }
         }
-        print(table(["dtype", "shape", "thr", "ours GF/s", "OpenBLAS", "ratio", "ours %pk", "OB %pk", "spread%", "rel.err"], rows))
+        let otherNames = others.map(\.name)
+        say(table(["dtype", "class", "shape", "thr", "ours GF/s", "OpenBLAS", "ratio", "ours %pk", "OB %pk", "spread%"] + otherNames,
+                  rows.map { r in [r.dtype.rawValue, r.shapeClass.rawValue, "\(r.shape)", "\(r.threads)", fmt(r.oursGflops), fmt(r.peerGflops),
+                                   fmt(r.ratio, 2), fmt(100 * r.fractionOfPeak), fmt(100 * r.peerFractionOfPeak), fmt(100 * r.spread)]
+                                   + otherNames.map { r.others[$0].map { fmt($0) } ?? "" } }))
+        let report = BenchReport(fingerprint: machine.fingerprint, cpu: machine.cpuModel, date: ISO8601DateFormatter().string(from: Date()),
+                                 library: libDir.path, origin: config.origin, openblasVersion: openblasConfig(), peaks: peaks, rows: rows)
+        say("\nper class (geometric mean and worst of OpenBLAS time / ours):")
+        say(table(["dtype", "class", "thr", "shapes", "geomean", "worst"], report.summaries.map {
+            [$0.dtype.rawValue, $0.shapeClass.rawValue, "\($0.threads)", "\($0.shapes)", fmt($0.geomeanRatio, 2), fmt($0.minRatio, 2)] }))
+        if sizes == nil {
+            let dir = out.map { URL(fileURLWithPath: $0) } ?? ResultsStore(root: URL(fileURLWithPath: library.results)).directory(for: machine)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            for f in try report.write(to: dir) { say("wrote \(f.path)") }
+        }
     }
 }

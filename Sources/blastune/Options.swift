@@ -37,6 +37,11 @@ struct LibraryOptions: ParsableArguments {
     }
 }
 
+/// Prints one line to stdout, unbuffered (so it interleaves with progress on stderr).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
 /// Prints one line to stderr.
 func warn(_ message: String) {
     FileHandle.standardError.write(Data("blastune: warning: \(message)\n".utf8))

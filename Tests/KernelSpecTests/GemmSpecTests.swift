@@ -54,7 +54,10 @@ struct GemmSpecTests {
     func library() throws {
         let f64 = GemmSpec(dtype: .f64, isa: .avx512, mr: 16, nr: 12, kc: 256, mc: 512, nc: 4092)
         try LibrarySpec(isa: .avx512, gemm: [GemmVariant(spec: good), GemmVariant(spec: f64)]).validate()
-        #expect(throws: SpecValidationError.self) { try LibrarySpec(isa: .avx512, gemm: [GemmVariant(spec: good)]).validate() }
+        // One dtype alone is allowed (its fallback is there); a class kernel without a fallback is not.
+        try LibrarySpec(isa: .avx512, gemm: [GemmVariant(spec: good)]).validate()
+        #expect(throws: SpecValidationError.self) { try LibrarySpec(isa: .avx512, gemm: [GemmVariant(shapeClass: .small, spec: good)]).validate() }
+        #expect(throws: SpecValidationError.self) { try LibrarySpec(isa: .avx512, gemm: []).validate() }
         #expect(throws: SpecValidationError.self) { try LibrarySpec(isa: .avx2, gemm: [GemmVariant(spec: good), GemmVariant(spec: f64)]).validate() }
     }
 }

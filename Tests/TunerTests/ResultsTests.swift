@@ -17,8 +17,10 @@ struct ResultsTests {
     func file(_ spec: GemmSpec, fingerprint: String? = nil) -> GemmResultsFile {
         var f = GemmResultsFile(format: GemmResultsFile.currentFormat, blastuneVersion: blastuneVersion, fingerprint: machine.fingerprint,
                                 machine: machine, dtype: spec.dtype,
-                                classes: [GemmClassResult(shapeClass: .any, spec: spec, oursGflops: 1, peerGflops: 1, ratio: 1,
-                                                          fractionOfPeak: 0.5, spread: 0.01, date: "2026-11-21", compiler: "gcc", openblasVersion: "0.3.21")])
+                                classes: [GemmClassResult(shapeClass: .any, spec: spec, shapes: [GemmShape(m: 8, n: 8, k: 8)],
+                                                          best: ThreadResult(threads: 1, oursGflops: 1, peerGflops: 1, ratio: 1, fractionOfPeak: 0.5, spread: 0.01),
+                                                          byThreads: [], candidates: 1, failures: 0, seconds: 1,
+                                                          date: "2026-11-21", compiler: "gcc", openblasVersion: "0.3.21")])
         if let fingerprint { f.fingerprint = fingerprint }
         return f
     }

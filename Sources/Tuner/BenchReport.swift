@@ -1,0 +1,145 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+
+/// One benchmarked problem in a report.
+public struct BenchRow: Codable, Sendable {
+    public var dtype: DType
+    public var shapeClass: ShapeClass
+    public var shape: GemmShape
+    public var threads: Int
+    public var oursGflops: Double
+    public var peerGflops: Double
+    /// OpenBLAS time over ours.
+    public var ratio: Double
+    public var fractionOfPeak: Double
+    public var peerFractionOfPeak: Double
+    public var spread: Double
+    /// Other peers found on the machine (BLIS, MKL): name -> GFLOPS.
+    public var others: [String: Double]
+
+    public init(dtype: DType, shapeClass: ShapeClass, shape: GemmShape, threads: Int, oursGflops: Double, peerGflops: Double,
+                ratio: Double, fractionOfPeak: Double, peerFractionOfPeak: Double, spread: Double, others: [String: Double]) {
+        self.dtype = dtype; self.shapeClass = shapeClass; self.shape = shape; self.threads = threads
+        self.oursGflops = oursGflops; self.peerGflops = peerGflops; self.ratio = ratio; self.fractionOfPeak = fractionOfPeak
+        self.peerFractionOfPeak = peerFractionOfPeak; self.spread = spread; self.others = others
+    }
+}
+
+/// Per class, dtype and thread count: the geometric mean and the worst of the ratios.
+public struct BenchSummary: Codable, Sendable {
+    public var dtype: DType
+    public var shapeClass: ShapeClass
+    public var threads: Int
+    public var geomeanRatio: Double
+    public var minRatio: Double
+    public var shapes: Int
+}
+
+/// `Results/<fingerprint>/bench-gemm.{json,csv,png}`: the tuned library against OpenBLAS.
+public struct BenchReport: Codable, Sendable {
+    public var fingerprint: String
+    public var cpu: String
+    public var date: String
+    public var library: String
+    public var origin: String
+    public var openblasVersion: String
+    /// FMA peak GFLOPS by "dtype-threads".
+    public var peaks: [String: Double]
+    public var rows: [BenchRow]
+
+    public init(fingerprint: String, cpu: String, date: String, library: String, origin: String, openblasVersion: String,
+                peaks: [String: Double], rows: [BenchRow]) {
+        self.fingerprint = fingerprint; self.cpu = cpu; self.date = date; self.library = library; self.origin = origin
+        self.openblasVersion = openblasVersion; self.peaks = peaks; self.rows = rows
+    }
+
+    public var summaries: [BenchSummary] {
+        var out: [BenchSummary] = []
+        let groups = Dictionary(grouping: rows) { "\($0.dtype.rawValue)|\($0.shapeClass.rawValue)|\($0.threads)" }
+        for (_, g) in groups {
+            let r = g.map(\.ratio)
+            out.append(BenchSummary(dtype: g[0].dtype, shapeClass: g[0].shapeClass, threads: g[0].threads,
+                                    geomeanRatio: exp(r.map(log).reduce(0, +) / Double(r.count)), minRatio: r.min() ?? 0, shapes: r.count))
+        }
+        let order = ShapeSuites.tunedClasses
+        return out.sorted { ($0.dtype.rawValue, order.firstIndex(of: $0.shapeClass) ?? 0, $0.threads)
+            < ($1.dtype.rawValue, order.firstIndex(of: $1.shapeClass) ?? 0, $1.threads) }
+    }
+
+    public var csv: String {
+        let others = Array(Set(rows.flatMap { $0.others.keys })).sorted()
+        var lines = [(["dtype", "class", "m", "n", "k", "threads", "ours_gflops", "openblas_gflops", "ratio",
+                       "ours_fraction_of_peak", "openblas_fraction_of_peak", "spread"] + others.map { "\($0)_gflops" }).joined(separator: ",")]
+        for r in rows {
+            lines.append(([r.dtype.rawValue, r.shapeClass.rawValue, "\(r.shape.m)", "\(r.shape.n)", "\(r.shape.k)", "\(r.threads)",
+                           String(format: "%.2f", r.oursGflops), String(format: "%.2f", r.peerGflops), String(format: "%.3f", r.ratio),
+                           String(format: "%.3f", r.fractionOfPeak), String(format: "%.3f", r.peerFractionOfPeak), String(format: "%.3f", r.spread)]
+                          + others.map { r.others[$0].map { String(format: "%.2f", $0) } ?? "" }).joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Writes the JSON, the CSV and, when gnuplot is installed, the plot into `dir`
+    /// (each file atomically). Returns the files written.
+    public func write(to dir: URL) throws -> [URL] {
+        let store = ResultsStore(root: dir.deletingLastPathComponent())
+        let json = dir.appendingPathComponent("bench-gemm.json"), csvURL = dir.appendingPathComponent("bench-gemm.csv")
+        try store.writeJSON(self, to: json)
+        try AtomicFile.write(Data(csv.utf8), to: csvURL)
+        var written = [json, csvURL]
+        if let png = try plot(into: dir) { written.append(png) }
+        return written
+    }
+
+    /// GFLOPS against size for the square shapes, ours and OpenBLAS, with the peak line:
+    /// one panel per dtype and thread count. Nil when gnuplot is not installed.
+    func plot(into dir: URL) throws -> URL? {
+        guard let gnuplot = ["/usr/bin/gnuplot", "/usr/local/bin/gnuplot"].first(where: FileManager.default.isExecutableFile) else { return nil }
+        let squares = rows.filter { $0.shape.m == $0.shape.n && $0.shape.n == $0.shape.k }
+        let panels = Array(Set(squares.map { "\($0.dtype.rawValue)-\($0.threads)" })).sorted()
+        guard !panels.isEmpty else { return nil }
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-plot-\(getpid())")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        var script = """
+            set terminal pngcairo size 1400,\(420 * ((panels.count + 1) / 2)) font ",10"
+            set output '\(work.appendingPathComponent("plot.png").path)'
+            set multiplot layout \((panels.count + 1) / 2),2 title "GEMM on \(cpu) (\(fingerprint)): blastune vs OpenBLAS \(openblasVersion.split(separator: " ").prefix(2).joined(separator: " "))"
+            set logscale x 2
+            set xlabel "n (m = n = k)"
+            set ylabel "GFLOPS"
+            set key left top
+            set grid
+
+            """
+        for p in panels {
+            let parts = p.split(separator: "-"), dtype = String(parts[0]), threads = Int(parts[1]) ?? 1
+            let data = squares.filter { $0.dtype.rawValue == dtype && $0.threads == threads }.sorted { $0.shape.n < $1.shape.n }
+            let file = work.appendingPathComponent("\(p).dat")
+            try data.map { "\($0.shape.n) \($0.oursGflops) \($0.peerGflops)" }.joined(separator: "\n").write(to: file, atomically: true, encoding: .utf8)
+            let peak = peaks[p] ?? 0
+            script += """
+                set title "\(dtype), \(threads) thread(s)"
+                set yrange [0:\(peak * 1.1)]
+                plot '\(file.path)' using 1:2 with linespoints lw 2 title 'blastune', \\
+                     '\(file.path)' using 1:3 with linespoints lw 2 title 'OpenBLAS', \\
+                     \(peak) with lines dt 2 lc rgb 'black' title sprintf('FMA peak %.0f', \(peak))
+
+                """
+        }
+        script += "unset multiplot\n"
+        let scriptURL = work.appendingPathComponent("plot.gp")
+        try script.write(to: scriptURL, atomically: true, encoding: .utf8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: gnuplot)
+        p.arguments = [scriptURL.path]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        guard p.terminationStatus == 0, let png = FileManager.default.contents(atPath: work.appendingPathComponent("plot.png").path) else { return nil }
+        let out = dir.appendingPathComponent("bench-gemm.png")
+        try AtomicFile.write(png, to: out)
+        return out
+    }
+}

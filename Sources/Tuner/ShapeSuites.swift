@@ -1,0 +1,31 @@
+import KernelSpec
+
+/// The problems each shape class is tuned and benchmarked on (column-major, no transposes).
+public enum ShapeSuites {
+    /// Shapes a search times candidates on: small enough to measure fast, typical of the class.
+    public static func tuning(_ cls: ShapeClass) -> [GemmShape] {
+        switch cls {
+        case .large, .any: [GemmShape(m: 1024, n: 1024, k: 1024)]
+        case .small: [16, 48, 100].map { GemmShape(m: $0, n: $0, k: $0) }
+        case .skinnyM: [GemmShape(m: 16, n: 2000, k: 2000)]
+        case .skinnyN: [GemmShape(m: 2000, n: 16, k: 2000)]
+        case .smallK: [GemmShape(m: 2000, n: 2000, k: 16)]
+        case .tallSkinny: [GemmShape(m: 100_000, n: 32, k: 32)]
+        }
+    }
+
+    /// Shapes `blastune bench --op gemm` reports per class (the bar of the project).
+    public static func bench(_ cls: ShapeClass) -> [GemmShape] {
+        switch cls {
+        case .large, .any: [512, 1024, 2048, 4096].map { GemmShape(m: $0, n: $0, k: $0) }
+        case .small: [8, 16, 32, 64, 100, 128].map { GemmShape(m: $0, n: $0, k: $0) }
+        case .skinnyM: [GemmShape(m: 16, n: 2000, k: 2000), GemmShape(m: 64, n: 2000, k: 2000)]
+        case .skinnyN: [GemmShape(m: 2000, n: 16, k: 2000), GemmShape(m: 2000, n: 64, k: 2000)]
+        case .smallK: [GemmShape(m: 2000, n: 2000, k: 16), GemmShape(m: 2000, n: 2000, k: 64)]
+        case .tallSkinny: [GemmShape(m: 100_000, n: 32, k: 32), GemmShape(m: 20_000, n: 64, k: 64)]
+        }
+    }
+
+    /// The classes a search tunes, in the order it tunes them.
+    public static let tunedClasses: [ShapeClass] = [.large, .small, .skinnyM, .skinnyN, .smallK, .tallSkinny]
+}

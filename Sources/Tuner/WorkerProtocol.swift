@@ -1,0 +1,62 @@
+import KernelSpec
+
+/// Timing settings a worker applies to one request.
+public struct TimerSettings: Codable, Hashable, Sendable {
+    public var sampleSeconds: Double
+    public var samples: Int
+    public var maxSamples: Int
+    public init(sampleSeconds: Double, samples: Int, maxSamples: Int) {
+        self.sampleSeconds = sampleSeconds; self.samples = samples; self.maxSamples = maxSamples
+    }
+    var timer: InterleavedTimer { InterleavedTimer(sampleSeconds: sampleSeconds, samples: samples, maxSamples: maxSamples) }
+}
+
+/// A job for the measurement worker (one JSON line on its standard input).
+public struct WorkerRequest: Codable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        /// Check the library's GEMM against OpenBLAS on each shape, then time both interleaved.
+        case gemm
+        /// Time the in-cache micro-kernel benchmarks `bt_tilebench_0 ..< count`.
+        case tiles
+    }
+    public var kind: Kind
+    public var library: String
+    public var dtype: DType
+    public var shapes: [GemmShape] = []
+    public var threads: Int = 1
+    public var timer: TimerSettings
+    /// For `tiles`: flops of one call of each benchmark.
+    public var tileFlops: [Double] = []
+
+    public init(kind: Kind, library: String, dtype: DType, shapes: [GemmShape] = [], threads: Int = 1,
+                timer: TimerSettings, tileFlops: [Double] = []) {
+        self.kind = kind; self.library = library; self.dtype = dtype; self.shapes = shapes
+        self.threads = threads; self.timer = timer; self.tileFlops = tileFlops
+    }
+}
+
+/// One shape measured by the worker.
+public struct ShapeMeasurement: Codable, Hashable, Sendable {
+    public var shape: GemmShape
+    public var ours: TimingStats
+    public var peer: TimingStats
+    public var relativeError: Double
+    public var oursGflops: Double { shape.flops / ours.median / 1e9 }
+    public var peerGflops: Double { shape.flops / peer.median / 1e9 }
+    /// Peer time over ours (> 1: ours is faster).
+    public var ratio: Double { peer.median / ours.median }
+}
+
+/// The worker's answer (one JSON line on its standard output).
+public struct WorkerResponse: Codable, Sendable {
+    /// Set when the library could not be used (not loadable, a call failed).
+    public var error: String?
+    /// Set when the library computed a wrong result: what and where.
+    public var wrong: String?
+    public var measurements: [ShapeMeasurement] = []
+    public var tileGflops: [Double] = []
+
+    public init(error: String? = nil, wrong: String? = nil, measurements: [ShapeMeasurement] = [], tileGflops: [Double] = []) {
+        self.error = error; self.wrong = wrong; self.measurements = measurements; self.tileGflops = tileGflops
+    }
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import KernelSpec
+import MicroKernels
+import Tuner
+
+struct Search: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Tune GEMM kernels for this machine, per shape class, against OpenBLAS; results go to Results/<fingerprint>/.",
+        discussion: "Classes: \(ShapeSuites.tunedClasses.map(\.rawValue).joined(separator: ", ")). An interrupted search resumes from its journal; --fresh starts over.")
+
+    @Option(help: "Operation: gemm.")
+    var op: Op
+
+    @Option(help: "f32, f64 or all.")
+    var dtype: String = "all"
+
+    @Option(help: "Thread counts to measure, comma-separated (default: 1 and the core count).")
+    var threads: String?
+
+    @Option(help: "Wall-clock budget of the whole search, in seconds.")
+    var budget: Double = 420
+
+    @Option(help: "Shape classes to tune, comma-separated.")
+    var classes: String = ShapeSuites.tunedClasses.map(\.rawValue).joined(separator: ",")
+
+    @Flag(help: "Resume from earlier results and the search journal (the default).")
+    var resume = false
+
+    @Flag(help: "Ignore earlier results and the journal.")
+    var fresh = false
+
+    @Option(help: "Instruction set: auto, avx512, avx2 or generic.")
+    var isa: ISAChoice = .auto
+
+    @Option(help: "The Results folder.")
+    var results: String = "Results"
+
+    func validate() throws {
+        guard !(resume && fresh) else { throw ValidationError("--resume and --fresh exclude each other") }
+        guard budget > 0 && budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
+        guard dtype == "all" || DType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be f32, f64 or all (got '\(dtype)')") }
+        _ = try parseClasses()
+        if let threads { _ = try parseIntList(threads, name: "threads").map { t in
+            guard t >= 1 && t <= 1024 else { throw ValidationError("--threads: \(t) is not 1 to 1024") }
+        } }
+    }
+
+    func parseClasses() throws -> [ShapeClass] {
+        try classes.split(separator: ",").map {
+            guard let c = ShapeClass(rawValue: String($0)), c != .any else {
+                throw ValidationError("--classes: unknown class '\($0)' (one of \(ShapeSuites.tunedClasses.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return c
+        }
+    }
+
+    func run() throws {
+        let machine = MachineProfile.current()
+        let isa = self.isa.isa ?? machine.bestISA
+        guard machine.supports(isa) else { throw ValidationError("this CPU cannot run \(isa.rawValue) kernels, so they cannot be tuned here") }
+        let threadCounts = try threads.map { try parseIntList($0, name: "threads") } ?? Array(Set([1, machine.cores])).sorted()
+        let options = SearchOptions(dtypes: dtype == "all" ? DType.allCases : [DType(rawValue: dtype)!], threads: threadCounts,
+                                    budgetSeconds: budget, classes: try parseClasses(), fresh: fresh, isa: isa)
+        let store = ResultsStore(root: URL(fileURLWithPath: results))
+        let search = GemmSearch(machine: machine, store: store, options: options, worker: WorkerClient(command: [selfExecutable(), "worker"]))
+        let bar = ProgressBar()
+        search.onProgress = { bar.update($0) }
+        search.log = { bar.log($0) }
+        say("searching \(options.dtypes.map(\.rawValue).joined(separator: ", ")) on \(machine.fingerprint) (\(isa.rawValue)), threads \(threadCounts.map(String.init).joined(separator: ",")), budget \(Int(budget)) s")
+        let files = try search.run()
+        bar.finish()
+        var rows: [[String]] = []
+        for f in files {
+            for c in f.classes {
+                for t in c.byThreads {
+                    rows.append([f.dtype.rawValue, c.shapeClass.rawValue, "\(t.threads)\(t.threads == c.spec.threads ? "*" : "")",
+                                 fmt(t.oursGflops), fmt(t.peerGflops), fmt(t.ratio, 2), fmt(100 * t.fractionOfPeak), c.spec.summary])
+                }
+            }
+        }
+        say(table(["dtype", "class", "thr", "ours GF/s", "OpenBLAS", "ratio", "% peak", "best spec"], rows))
+        say("(* the class's default thread count; figures are geometric means over the class's tuning shapes)")
+        for f in files { say("wrote \(store.gemmURL(f.dtype, machine: machine).path)") }
+    }
+}
+
+/// `blastune worker`: the measurement worker the search starts (not for direct use).
+struct Worker: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Measurement worker used by search (reads JSON requests on stdin).", shouldDisplay: false)
+    func run() throws { WorkerService().serve() }
+}
+
+/// The absolute path of this executable.
+func selfExecutable() -> String {
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+}
+
+/// A one-line progress display on stderr (a line per update when stderr is not a terminal).
+final class ProgressBar: @unchecked Sendable {
+    private let tty = isatty(STDERR_FILENO) != 0
+    private var lastLine = 0.0
+    private var width = 0
+
+    func update(_ p: SearchProgress) {
+        let best = p.best.map { String(format: "best %.2fx (%@)", $0.score, "\($0.spec.mr)x\($0.spec.nr) \($0.spec.packA ? "pA" : "dA")\($0.spec.packB ? "pB" : "dB") kc\($0.spec.kc)") } ?? "no result yet"
+        let filled = max(0, min(20, Int((20 * (1 - p.remaining / max(1, p.budget))).rounded())))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
+        let line = "[\(bar)] \(p.dtype.rawValue) \(p.shapeClass.rawValue) \(p.phase): \(p.evaluated) tried, \(p.failed) failed | \(best) | \(Int(max(0, p.remaining))) s left"
+        if tty {
+            let pad = max(0, width - line.count)
+            FileHandle.standardError.write(Data(("\r" + line + String(repeating: " ", count: pad)).utf8))
+            width = line.count
+        } else if monotonicSeconds() - lastLine > 10 {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+            lastLine = monotonicSeconds()
+        }
+    }
+
+    func log(_ message: String) {
+        if tty && width > 0 { FileHandle.standardError.write(Data(("\r" + String(repeating: " ", count: width) + "\r").utf8)); width = 0 }
+        FileHandle.standardError.write(Data((message + "\n").utf8))
+    }
+
+    func finish() { if tty && width > 0 { FileHandle.standardError.write(Data("\n".utf8)) } }
+}

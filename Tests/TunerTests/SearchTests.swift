@@ -1,0 +1,93 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+import Testing
+import Tuner
+
+@Suite("GEMM search", .serialized)
+struct SearchTests {
+    let machine = MachineProfile.current()
+
+    @Test("a short search writes a valid, checked result; a second run reuses it without measuring again")
+    func shortSearchAndResume() throws {
+        let root = try tempDirectory("search")
+        let store = ResultsStore(root: root)
+        let options = SearchOptions(dtypes: [.f64], threads: [1], budgetSeconds: 12, classes: [.small], fresh: true, isa: machine.bestISA)
+        let search = GemmSearch(machine: machine, store: store, options: options, worker: WorkerClient(command: [blastuneExecutable, "worker"]))
+        let files = try search.run()
+        let file = try #require(try store.loadGemm(.f64, machine: machine))
+        #expect(files.first == file)
+        let small = try #require(file.classes.first { $0.shapeClass == .small })
+        try small.spec.validate()
+        #expect(small.spec.threads == 1)
+        #expect(small.candidates >= 5)
+        #expect(small.ratio > 0 && small.oursGflops > 0 && small.peerGflops > 0)
+        #expect(small.fractionOfPeak > 0 && small.fractionOfPeak < 1.2)
+        #expect(small.byThreads.map(\.threads) == [1])
+        let journalURL = store.directory(for: machine).appendingPathComponent("search-gemm-f64.jsonl")
+        let journal = try SearchJournal(url: journalURL, fresh: false)
+        #expect(journal.all.count == small.candidates)
+        #expect(journal.all.allSatisfy { $0.status == .ok || $0.message != nil })
+
+        // Resuming: the class is done, nothing is measured again.
+        var again = options
+        again.fresh = false
+        _ = try GemmSearch(machine: machine, store: store, options: again, worker: WorkerClient(command: [blastuneExecutable, "worker"])).run()
+        #expect(try SearchJournal(url: journalURL, fresh: false).all.count == journal.all.count)
+        #expect(try store.loadGemm(.f64, machine: machine) == file)
+
+        // The tuned configuration is what generate builds by default.
+        let cfg = try ConfigResolver(machine: machine, results: store).resolve(isa: machine.bestISA)
+        #expect(cfg.library.gemm.contains { $0.shapeClass == .small && $0.spec == small.spec })
+        #expect(cfg.origin.contains("tuned"))
+    }
+
+    @Test("a search killed with SIGKILL leaves only whole files and resumes without measuring anything twice")
+    func killedSearchResumes() throws {
+        let root = try tempDirectory("killed")
+        let args = ["search", "--op", "gemm", "--dtype", "f64", "--classes", "small,skinnyN", "--threads", "1",
+                    "--results", root.path]
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: blastuneExecutable)
+        p.arguments = args + ["--budget", "40", "--fresh"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let journalURL = root.appendingPathComponent(machine.fingerprint).appendingPathComponent("search-gemm-f64.jsonl")
+        let resultsURL = root.appendingPathComponent(machine.fingerprint).appendingPathComponent("gemm-f64.json")
+        // Kill it once it has finished the first class and is inside the second.
+        let start = Date()
+        while Date().timeIntervalSince(start) < 90 {
+            if FileManager.default.fileExists(atPath: resultsURL.path),
+               let text = try? String(contentsOf: journalURL, encoding: .utf8), text.contains("skinnyN") { break }
+            usleep(100_000)
+        }
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let before = try SearchJournal(url: journalURL, fresh: false).all.count
+        #expect(before > 0)
+        // Whatever was written is whole: the results decode and the small class survived.
+        let partial = try #require(try ResultsStore(root: root).loadGemm(.f64, machine: machine))
+        #expect(partial.classes.map(\.shapeClass) == [.small])
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent(machine.fingerprint).path)
+            .filter { $0.hasPrefix(".") }
+        #expect(leftovers.isEmpty, "temporary files left: \(leftovers)")
+
+        let resumed = Process()
+        resumed.executableURL = URL(fileURLWithPath: blastuneExecutable)
+        resumed.arguments = args + ["--budget", "25"]
+        resumed.standardOutput = FileHandle.nullDevice
+        resumed.standardError = FileHandle.nullDevice
+        try resumed.run()
+        resumed.waitUntilExit()
+        #expect(resumed.terminationStatus == 0)
+        let done = try #require(try ResultsStore(root: root).loadGemm(.f64, machine: machine))
+        #expect(Set(done.classes.map(\.shapeClass)) == [.small, .skinnyN])
+        #expect(done.classes.first { $0.shapeClass == .small } == partial.classes[0])
+        // No measurement was repeated: every successful (spec, threads, shapes, timer) appears once.
+        let all = try SearchJournal(url: journalURL, fresh: false).all.filter { $0.status == .ok }
+        let keys = all.map { "\($0.spec)|\($0.threads)|\($0.shapes)|\($0.timer)" }
+        #expect(Set(keys).count == keys.count)
+        #expect(all.count > before - 1)
+    }
+}
