@@ -28,11 +28,18 @@ struct GemmEmitter {
     func emit() -> String {
         var parts = ["/* ---- \(spec.summary) ---- */\n"]
         for am in aModes { for bm in bModes { parts.append(microKernel(am, bm)) } }
+        // Narrower kernels for edge slivers (always packed) with fewer rows than MR, so a
+        // short M does not pay for the whole register tile.
+        for v in 1..<spec.mrVectors { for bm in bModes { parts.append(microKernel(.packed, bm, vectors: v)) } }
         parts += [packA, packB, work, driver]
         return parts.joined(separator: "\n")
     }
 
-    func kernelName(_ am: AMode, _ bm: BMode) -> String { "\(prefix)ukernel_\(am.rawValue)\(bm.rawValue)" }
+    /// The micro-kernel for A and B modes computing `vectors` vectors of rows (all of MR by default).
+    func kernelName(_ am: AMode, _ bm: BMode, vectors: Int? = nil) -> String {
+        let v = vectors ?? spec.mrVectors
+        return "\(prefix)ukernel_\(am.rawValue)\(bm.rawValue)" + (v == spec.mrVectors ? "" : "_v\(v)")
+    }
 
     // MARK: micro-kernel
 
@@ -50,11 +57,11 @@ struct GemmEmitter {
     }
 
     /// One step of K: load the MR-vector of A, broadcast each B element, FMA.
-    private func kStep(_ am: AMode, _ bm: BMode, _ u: Int, indent: String) -> String {
-        let mv = spec.mrVectors, lanes = ops.lanes, size = Int(spec.dtype.size)
+    private func kStep(_ am: AMode, _ bm: BMode, _ u: Int, vectors mv: Int, indent: String) -> String {
+        let lanes = ops.lanes, size = Int(spec.dtype.size)
         var lines: [String] = []
         if spec.prefetchA > 0 {
-            for off in stride(from: 0, to: spec.mr * size, by: 64) {
+            for off in stride(from: 0, to: mv * lanes * size, by: 64) {
                 switch am {
                 case .packed:
                     lines.append(ops.prefetch("(uintptr_t)(ap + \(u * spec.mr)) + \(spec.prefetchA + off)") + ";")
@@ -92,12 +99,13 @@ struct GemmEmitter {
         return l.map { "        " + $0 }.joined(separator: "\n")
     }
 
-    func microKernel(_ am: AMode, _ bm: BMode) -> String {
-        let mv = spec.mrVectors, lanes = ops.lanes, mr = spec.mr, nr = spec.nr, ku = spec.kUnroll
+    func microKernel(_ am: AMode, _ bm: BMode, vectors: Int? = nil) -> String {
+        let mv = vectors ?? spec.mrVectors, lanes = ops.lanes, nr = spec.nr, ku = spec.kUnroll
+        let mr = mv * lanes   // rows this kernel computes; packed A keeps the stride of spec.mr
         let vt = ops.vtype
         let decls = (0..<nr).map { j in (0..<mv).map { "\(acc($0, j)) = \(ops.zero())" }.joined(separator: ", ") }
             .map { "    \(vt) \($0);" }.joined(separator: "\n")
-        let unrolled = (0..<ku).map { kStep(am, bm, $0, indent: "        ") }.joined(separator: "\n")
+        let unrolled = (0..<ku).map { kStep(am, bm, $0, vectors: mv, indent: "        ") }.joined(separator: "\n")
         let prefetchC = (0..<nr).map { j in
             "    if (\(j) < nr) { \(ops.prefetch("c + \(j) * ldc")); \(ops.prefetch("c + \(j) * ldc + (mr - 1)")); }"
         }.joined(separator: "\n")
@@ -146,7 +154,7 @@ struct GemmEmitter {
             /* Micro-kernel (A \(am), B \(bm)): C[0:mr, 0:nr] = alpha * A * B + beta * C (beta == 0: C is not read).
                A: \(am == .packed ? "packed \(mr) x kc sliver" : "A itself, column-major with stride lda (all \(mr) rows valid)").
                B: \(bm == .packed ? "packed kc x \(nr) sliver (zero-padded)" : bm == .cols ? "B's columns, element (p, j) at bp[p + j * ldb] (all \(nr) valid)" : "B's rows, element (p, j) at bp[p * ldb + j] (all \(nr) valid)"). */
-            \(target) static inline void \(kernelName(am, bm))(int64_t kc, const \(t) *restrict ap, int64_t lda,
+            \(target) static inline void \(kernelName(am, bm, vectors: mv))(int64_t kc, const \(t) *restrict ap, int64_t lda,
                 const \(t) *restrict bp, int64_t ldb, \(t) *restrict c, int64_t ldc, int64_t mr, int64_t nr, \(t) alpha, \(t) beta)
             {
                 \(unused)
@@ -159,7 +167,7 @@ struct GemmEmitter {
             \(advance(am, bm, steps: ku))
                 }
                 for (; p < kc; p++) {
-            \(kStep(am, bm, 0, indent: "        "))
+            \(kStep(am, bm, 0, vectors: mv, indent: "        "))
             \(advance(am, bm, steps: 1))
                 }
                 const \(vt) va = \(ops.set1("alpha"));
@@ -251,13 +259,22 @@ struct GemmEmitter {
 
     // MARK: driver
 
-    /// The call of the right micro-kernel for the runtime A and B modes.
+    /// The call of the right micro-kernel for the runtime A and B modes and, for packed A,
+    /// the number of row vectors the sliver needs.
     private var kernelSwitch: String {
+        let lanes = ops.lanes, mv = spec.mrVectors
+        let args = "(kc, ap, lda, bp, ldb, cc, ldc, mr, nr, alpha, beta_eff);"
         var cases: [String] = []
         for am in aModes {
             for bm in bModes {
                 let cond = "am == \(am == .packed ? 0 : 1) && bm == \(BMode.allCases.firstIndex(of: bm)!)"
-                cases.append("if (\(cond)) \(kernelName(am, bm))(kc, ap, lda, bp, ldb, cc, ldc, mr, nr, alpha, beta_eff);")
+                var call = "\(kernelName(am, bm))\(args)"
+                if am == .packed && mv > 1 {
+                    var chain = ""
+                    for v in 1..<mv { chain += "if (mr <= \(v * lanes)) \(kernelName(am, bm, vectors: v))\(args) else " }
+                    call = "{ " + chain + call + " }"
+                }
+                cases.append("if (\(cond)) \(call)")
             }
         }
         return cases.joined(separator: "\n                    else ")

@@ -20,9 +20,9 @@ enum HeaderEmitter {
         const char *bt_version(void);
         /* Contents of kernels.json: the kernel specs and the machine they were tuned for. */
         const char *bt_config_json(void);
-        /* Threads for later calls: n > 0 a fixed count (capped at the online CPUs), 0 the
-           tuned count for each shape. Initial value from BLASTUNE_NUM_THREADS, else 0.
-           Returns BT_EINVAL for n < 0 or n > 1024. */
+        /* Threads for later calls: n > 0 a fixed count, 0 the tuned count for each shape class.
+           Either way a call uses at most the online CPUs and one thread per 2^18 flops.
+           Initial value from BLASTUNE_NUM_THREADS, else 0. Returns BT_EINVAL for n < 0 or n > 1024. */
         int bt_set_num_threads(int n);
         int bt_get_num_threads(void);
 

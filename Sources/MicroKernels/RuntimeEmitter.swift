@@ -215,18 +215,17 @@ enum RuntimeEmitter {
                 return n;
             }
 
-            /* Threads for one call: the caller's request, else the tuned count, else one thread
-               per 2^22 flops up to the cores; never more than the cores or the work units. */
+            /* Threads for one call: the caller's request, else the tuned count, else the cores;
+               never more than one per 2^18 flops (below that a thread costs more than it
+               brings), the cores, or the work units. */
             static int bt_pick_threads(int tuned, int64_t m, int64_t n, int64_t k, int64_t units)
             {
                 int want = bt_get_num_threads();
                 if (want == 0) want = tuned;
-                if (want == 0) {
-                    double flops = 2.0 * (double)m * (double)n * (double)k;
-                    double t = flops / 4194304.0;
-                    want = t < 1 ? 1 : t > 1024 ? 1024 : (int)t;
-                }
-                int cpus = bt_cpu_count();
+                const int cpus = bt_cpu_count();
+                if (want == 0) want = cpus;
+                const double by_work = 2.0 * (double)m * (double)n * (double)k / 262144.0;
+                if ((double)want > by_work) want = by_work < 1 ? 1 : (int)by_work;
                 if (want > cpus) want = cpus;
                 if ((int64_t)want > units) want = (int)(units < 1 ? 1 : units);
                 return want < 1 ? 1 : want;

@@ -6,7 +6,7 @@ public enum ShapeSuites {
     public static func tuning(_ cls: ShapeClass) -> [GemmShape] {
         switch cls {
         case .large, .any: [GemmShape(m: 1024, n: 1024, k: 1024)]
-        case .small: [16, 48, 100].map { GemmShape(m: $0, n: $0, k: $0) }
+        case .small: [8, 24, 64, 112].map { GemmShape(m: $0, n: $0, k: $0) }
         case .skinnyM: [GemmShape(m: 16, n: 2000, k: 2000)]
         case .skinnyN: [GemmShape(m: 2000, n: 16, k: 2000)]
         case .smallK: [GemmShape(m: 2000, n: 2000, k: 16)]
