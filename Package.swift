@@ -34,6 +34,7 @@ let package = Package(
         .testTarget(name: "KernelSpecTests", dependencies: ["KernelSpec"]),
         .testTarget(name: "MicroKernelsTests", dependencies: ["MicroKernels", "KernelSpec", "Tuner", "COpenBLAS"],
                     exclude: ["Harness"]),
+        .testTarget(name: "SparseCSRTests", dependencies: ["SparseCSR"]),
         .testTarget(name: "TunerTests", dependencies: ["Tuner", "KernelSpec", "MicroKernels"], exclude: ["Faulty"]),
     ]
 )

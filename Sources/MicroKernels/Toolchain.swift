@@ -85,17 +85,21 @@ public struct Toolchain: Sendable {
         guard result.status == 0 else { throw .compileFailed(compiler: cc, source: source, message: result.output) }
     }
 
-    /// Runs a command through `/usr/bin/env` and returns its status and merged output.
-    func run(_ args: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = args
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    func run(_ args: [String]) throws -> (status: Int32, output: String) { try runCommand(args) }
+}
+
+/// Runs a command through `/usr/bin/env` (so PATH is searched), with `environment` added to
+/// this process's, and returns its exit status and merged stdout and stderr.
+public func runCommand(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = args
+    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = pipe
+    try p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }

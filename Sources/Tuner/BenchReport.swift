@@ -105,7 +105,7 @@ public struct BenchReport: Codable, Sendable {
         var script = """
             set terminal pngcairo size 1400,\(420 * ((panels.count + 1) / 2)) font ",10"
             set output '\(work.appendingPathComponent("plot.png").path)'
-            set multiplot layout \((panels.count + 1) / 2),2 title "GEMM on \(cpu) (\(fingerprint)): blastune vs OpenBLAS \(openblasVersion.split(separator: " ").prefix(2).joined(separator: " "))"
+            set multiplot layout \((panels.count + 1) / 2),2 title "GEMM on \(cpu) (\(fingerprint)): blastune vs \(openblasVersion.split(separator: " ").prefix(2).joined(separator: " "))"
             set logscale x 2
             set xlabel "n (m = n = k)"
             set ylabel "GFLOPS"

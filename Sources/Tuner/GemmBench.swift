@@ -55,33 +55,66 @@ public struct GemmBench {
     /// Measures one shape. `peakGflops` is the FMA peak for this dtype and thread count.
     public func run(dtype: DType, shape: GemmShape, threads: Int, peakGflops: Double) -> GemmBenchResult {
         setThreads(threads)
-        let (m, n, k) = (shape.m, shape.n, shape.k)
-        let (ours, peer, err): (TimingStats, TimingStats, Double)
-        switch dtype {
-        case .f32:
-            let ops = Operands<Float>(m: m, n: n, k: k)
-            defer { ops.free() }
-            let lib = library
-            let mine = { _ = lib.sgemm(102, 111, 111, Int64(m), Int64(n), Int64(k), 1, ops.a, Int64(m), ops.b, Int64(k), 0, ops.c, Int64(m)) }
-            let theirs = { cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, ops.a, Int32(m), ops.b, Int32(k), 0, ops.cRef, Int32(m)) }
-            mine(); theirs()
-            err = ops.relativeError()
-            (ours, peer) = timer.compare(mine, theirs)
-        case .f64:
-            let ops = Operands<Double>(m: m, n: n, k: k)
-            defer { ops.free() }
-            let lib = library
-            let mine = { _ = lib.dgemm(102, 111, 111, Int64(m), Int64(n), Int64(k), 1, ops.a, Int64(m), ops.b, Int64(k), 0, ops.c, Int64(m)) }
-            let theirs = { cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, ops.a, Int32(m), ops.b, Int32(k), 0, ops.cRef, Int32(m)) }
-            mine(); theirs()
-            err = ops.relativeError()
-            (ours, peer) = timer.compare(mine, theirs)
-        }
+        let pair = GemmPair(dtype: dtype, shape: shape)
+        defer { pair.free() }
+        let lib = library
+        _ = pair.ours(lib)
+        pair.openblas()
+        let err = pair.relativeError()
+        let (ours, peer) = timer.compare({ _ = pair.ours(lib) }, { pair.openblas() })
         let og = shape.flops / ours.median / 1e9, pg = shape.flops / peer.median / 1e9
         return GemmBenchResult(dtype: dtype, shape: shape, threads: threads, ours: ours, peer: peer,
                                oursGflops: og, peerGflops: pg, ratio: peer.median / ours.median,
                                fractionOfPeak: og / peakGflops, peerFractionOfPeak: pg / peakGflops, relativeError: err)
     }
+}
+
+/// One column-major GEMM problem (alpha 1, beta 0, no transposes) on shared operands:
+/// our library writes C, OpenBLAS writes a reference C, and the two are compared.
+public final class GemmPair: @unchecked Sendable {
+    public let dtype: DType
+    public let shape: GemmShape
+    private let f32: Operands<Float>?
+    private let f64: Operands<Double>?
+
+    public init(dtype: DType, shape: GemmShape) {
+        self.dtype = dtype
+        self.shape = shape
+        f32 = dtype == .f32 ? Operands<Float>(m: shape.m, n: shape.n, k: shape.k) : nil
+        f64 = dtype == .f64 ? Operands<Double>(m: shape.m, n: shape.n, k: shape.k) : nil
+    }
+
+    /// Runs our GEMM; returns its status.
+    public func ours(_ lib: KernelLibrary) -> Int32 {
+        let (m, n, k) = (Int64(shape.m), Int64(shape.n), Int64(shape.k))
+        if let o = f32 { return lib.sgemm(102, 111, 111, m, n, k, 1, o.a, m, o.b, k, 0, o.c, m) }
+        let o = f64!
+        return lib.dgemm(102, 111, 111, m, n, k, 1, o.a, m, o.b, k, 0, o.c, m)
+    }
+
+    /// Runs OpenBLAS's GEMM into the reference C.
+    public func openblas() {
+        let (m, n, k) = (Int32(shape.m), Int32(shape.n), Int32(shape.k))
+        if let o = f32 { cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, o.a, m, o.b, k, 0, o.cRef, m); return }
+        let o = f64!
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, m, n, k, 1, o.a, m, o.b, k, 0, o.cRef, m)
+    }
+
+    /// Fills our C with NaN (a beta = 0 call must overwrite every element).
+    public func poisonC() {
+        if let o = f32 { for i in 0..<o.cCount { o.c[i] = .nan } }
+        if let o = f64 { for i in 0..<o.cCount { o.c[i] = .nan } }
+    }
+
+    /// Largest |ours - OpenBLAS| over max |OpenBLAS|.
+    public func relativeError() -> Double { f32?.relativeError() ?? f64!.relativeError() }
+
+    /// ||C - Cref||_F and its bound 4 (k + 2) eps ||A||_F ||B||_F.
+    public func normwiseError() -> (diff: Double, bound: Double) {
+        f32?.normwiseError(eps: Double(Float.ulpOfOne)) ?? f64!.normwiseError(eps: Double.ulpOfOne)
+    }
+
+    public func free() { f32?.free(); f64?.free() }
 }
 
 /// Column-major operands for one benchmark, filled with reproducible values in [-0.5, 0.5).

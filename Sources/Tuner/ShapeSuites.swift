@@ -5,7 +5,7 @@ public enum ShapeSuites {
     /// Shapes a search times candidates on: small enough to measure fast, typical of the class.
     public static func tuning(_ cls: ShapeClass) -> [GemmShape] {
         switch cls {
-        case .large, .any: [GemmShape(m: 1024, n: 1024, k: 1024)]
+        case .large, .any: [GemmShape(m: 1024, n: 1024, k: 1024), GemmShape(m: 2048, n: 2048, k: 2048)]
         case .small: [8, 24, 64, 112].map { GemmShape(m: $0, n: $0, k: $0) }
         case .skinnyM: [GemmShape(m: 16, n: 2000, k: 2000)]
         case .skinnyN: [GemmShape(m: 2000, n: 16, k: 2000)]

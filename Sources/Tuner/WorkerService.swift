@@ -8,8 +8,8 @@ import MicroKernels
 /// so the parent treats a crash or a hang of this process as the candidate's failure.
 public final class WorkerService {
     private var libraries: [String: KernelLibrary] = [:]
-    private var operands32: [GemmShape: Operands<Float>] = [:]
-    private var operands64: [GemmShape: Operands<Double>] = [:]
+    /// Operands are kept per dtype and shape: a search times many candidates on the same problems.
+    private var pairs: [String: GemmPair] = [:]
 
     public init() {}
 
@@ -37,8 +37,7 @@ public final class WorkerService {
             openblas_set_num_threads(Int32(req.threads))
             var out = WorkerResponse()
             for shape in req.shapes {
-                let r = req.dtype == .f32 ? measure(lib, shape, req.timer, Float.self) : measure(lib, shape, req.timer, Double.self)
-                switch r {
+                switch measure(lib, req.dtype, shape, req.timer) {
                 case .success(let m): out.measurements.append(m)
                 case .failure(let f):
                     if f.wrong { out.wrong = f.message } else { out.error = f.message }
@@ -58,47 +57,20 @@ public final class WorkerService {
         return l
     }
 
-    private func operands<T: BinaryFloatingPoint>(_ shape: GemmShape, _: T.Type) -> Operands<T> {
-        if T.self == Float.self {
-            if let o = operands32[shape] { return o as! Operands<T> }
-            let o = Operands<Float>(m: shape.m, n: shape.n, k: shape.k)
-            operands32[shape] = o
-            return o as! Operands<T>
-        }
-        if let o = operands64[shape] { return o as! Operands<T> }
-        let o = Operands<Double>(m: shape.m, n: shape.n, k: shape.k)
-        operands64[shape] = o
-        return o as! Operands<T>
-    }
-
-    private func measure<T: BinaryFloatingPoint>(_ lib: KernelLibrary, _ shape: GemmShape, _ timer: TimerSettings,
-                                                 _: T.Type) -> Result<ShapeMeasurement, Failure> {
-        let ops = operands(shape, T.self)
-        let (m, n, k) = (shape.m, shape.n, shape.k)
-        var status: Int32 = 0
-        let mine: () -> Void, theirs: () -> Void
-        if T.self == Float.self {
-            let (a, b, c, r) = (UnsafeMutableRawPointer(ops.a).assumingMemoryBound(to: Float.self), UnsafeMutableRawPointer(ops.b).assumingMemoryBound(to: Float.self),
-                                UnsafeMutableRawPointer(ops.c).assumingMemoryBound(to: Float.self), UnsafeMutableRawPointer(ops.cRef).assumingMemoryBound(to: Float.self))
-            mine = { status = lib.sgemm(102, 111, 111, Int64(m), Int64(n), Int64(k), 1, a, Int64(m), b, Int64(k), 0, c, Int64(m)) }
-            theirs = { cblas_sgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(m), b, Int32(k), 0, r, Int32(m)) }
-        } else {
-            let (a, b, c, r) = (UnsafeMutableRawPointer(ops.a).assumingMemoryBound(to: Double.self), UnsafeMutableRawPointer(ops.b).assumingMemoryBound(to: Double.self),
-                                UnsafeMutableRawPointer(ops.c).assumingMemoryBound(to: Double.self), UnsafeMutableRawPointer(ops.cRef).assumingMemoryBound(to: Double.self))
-            mine = { status = lib.dgemm(102, 111, 111, Int64(m), Int64(n), Int64(k), 1, a, Int64(m), b, Int64(k), 0, c, Int64(m)) }
-            theirs = { cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(m), b, Int32(k), 0, r, Int32(m)) }
-        }
-        for i in 0..<ops.cCount { ops.c[i] = T.nan }   // beta = 0 must overwrite everything
-        mine()
-        theirs()
+    private func measure(_ lib: KernelLibrary, _ dtype: DType, _ shape: GemmShape, _ timer: TimerSettings) -> Result<ShapeMeasurement, Failure> {
+        let key = "\(dtype.rawValue) \(shape)"
+        let pair = pairs[key] ?? GemmPair(dtype: dtype, shape: shape)
+        pairs[key] = pair
+        pair.poisonC()
+        let status = pair.ours(lib)
+        pair.openblas()
         if status != 0 { return .failure(Failure(wrong: false, message: "\(shape): status \(status) (\(lib.strerror(status)))")) }
-        let eps = T.self == Float.self ? Double(Float.ulpOfOne) : Double.ulpOfOne
-        let (diff, bound) = ops.normwiseError(eps: eps)
+        let (diff, bound) = pair.normwiseError()
         if !(diff <= bound) {
             return .failure(Failure(wrong: true, message: "\(shape): ||C - C_openblas||_F = \(diff) exceeds the bound \(bound)"))
         }
-        let (ours, peer) = timer.timer.compare(mine, theirs)
-        return .success(ShapeMeasurement(shape: shape, ours: ours, peer: peer, relativeError: ops.relativeError()))
+        let (ours, peer) = timer.timer.compare({ _ = pair.ours(lib) }, { pair.openblas() })
+        return .success(ShapeMeasurement(shape: shape, ours: ours, peer: peer, relativeError: pair.relativeError()))
     }
 
     private func tiles(_ req: WorkerRequest) -> WorkerResponse {

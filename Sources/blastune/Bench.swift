@@ -16,8 +16,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Operation: \(Op.allCases.map(\.rawValue).joined(separator: ", ")).")
     var op: Op
 
-    @Option(help: "f32, f64 or all.")
-    var dtype: String = "all"
+    @OptionGroup var dtypes: DTypeOption
 
     @Option(help: "Thread counts, comma-separated (default: 1 and the core count).")
     var threads: String?
@@ -34,7 +33,6 @@ struct Bench: ParsableCommand {
     @OptionGroup var library: LibraryOptions
 
     func validate() throws {
-        guard dtype == "all" || DType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be f32, f64 or all (got '\(dtype)')") }
         if let threads { _ = try parseIntList(threads, name: "threads") }
         if let sizes { _ = try Self.parseShapes(sizes) }
     }
@@ -83,7 +81,7 @@ struct Bench: ParsableCommand {
         let isa = config.library.isa
         let loaded = try KernelLibrary(path: libDir.appendingPathComponent("libkernels.so").path)
         let probe = try PeakProbe(isa: isa)
-        let dtypes = dtype == "all" ? DType.allCases : [DType(rawValue: dtype)!]
+        let dtypes = self.dtypes.selected
         let threadCounts = try threads.map { try parseIntList($0, name: "threads") } ?? (sizes == nil ? Array(Set([1, machine.cores])).sorted() : [1])
         let work: [(ShapeClass, GemmShape)] = try sizes.map { try Self.parseShapes($0).map { (ShapeClass.of(m: Int64($0.m), n: Int64($0.n), k: Int64($0.k)), $0) } }
             ?? ShapeSuites.tunedClasses.flatMap { c in ShapeSuites.bench(c).map { (c, $0) } }

@@ -15,6 +15,18 @@ enum ISAChoice: String, ExpressibleByArgument, CaseIterable {
     var isa: ISA? { ISA(rawValue: rawValue) }
 }
 
+/// `--dtype f32|f64|all`, shared by bench and search.
+struct DTypeOption: ParsableArguments {
+    @Option(help: "f32, f64 or all.")
+    var dtype: String = "all"
+
+    func validate() throws {
+        guard dtype == "all" || DType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be f32, f64 or all (got '\(dtype)')") }
+    }
+
+    var selected: [DType] { DType(rawValue: dtype).map { [$0] } ?? DType.allCases }
+}
+
 /// Options shared by the commands that build a library.
 struct LibraryOptions: ParsableArguments {
     @Option(help: "Instruction set: auto (the best this CPU has), avx512, avx2 or generic.")

@@ -12,8 +12,7 @@ struct Search: ParsableCommand {
     @Option(help: "Operation: gemm.")
     var op: Op
 
-    @Option(help: "f32, f64 or all.")
-    var dtype: String = "all"
+    @OptionGroup var dtypes: DTypeOption
 
     @Option(help: "Thread counts to measure, comma-separated (default: 1 and the core count).")
     var threads: String?
@@ -39,7 +38,6 @@ struct Search: ParsableCommand {
     func validate() throws {
         guard !(resume && fresh) else { throw ValidationError("--resume and --fresh exclude each other") }
         guard budget > 0 && budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
-        guard dtype == "all" || DType(rawValue: dtype) != nil else { throw ValidationError("--dtype must be f32, f64 or all (got '\(dtype)')") }
         _ = try parseClasses()
         if let threads { _ = try parseIntList(threads, name: "threads").map { t in
             guard t >= 1 && t <= 1024 else { throw ValidationError("--threads: \(t) is not 1 to 1024") }
@@ -60,7 +58,7 @@ struct Search: ParsableCommand {
         let isa = self.isa.isa ?? machine.bestISA
         guard machine.supports(isa) else { throw ValidationError("this CPU cannot run \(isa.rawValue) kernels, so they cannot be tuned here") }
         let threadCounts = try threads.map { try parseIntList($0, name: "threads") } ?? Array(Set([1, machine.cores])).sorted()
-        let options = SearchOptions(dtypes: dtype == "all" ? DType.allCases : [DType(rawValue: dtype)!], threads: threadCounts,
+        let options = SearchOptions(dtypes: dtypes.selected, threads: threadCounts,
                                     budgetSeconds: budget, classes: try parseClasses(), fresh: fresh, isa: isa)
         let store = ResultsStore(root: URL(fileURLWithPath: results))
         let search = GemmSearch(machine: machine, store: store, options: options, worker: WorkerClient(command: [selfExecutable(), "worker"]))

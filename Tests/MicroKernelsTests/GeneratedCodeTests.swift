@@ -5,17 +5,7 @@ import Testing
 
 /// Runs a command, returning its exit status and merged output.
 func shell(_ args: [String], env: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    try runCommand(args, environment: env)
 }
 
 let harnessSource = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/gemm_harness.c")
