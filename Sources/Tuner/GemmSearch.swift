@@ -173,8 +173,8 @@ public final class GemmSearch {
                                       budget: options.budgetSeconds))
         }
         func evaluate(_ spec: GemmSpec, threads: Int, timer: TimerSettings, phase: String) throws -> Evaluation {
-            if let known = journal.lookup(spec: spec, threads: threads, shapes: shapes, timer: timer) { return known }
-            let e = try self.evaluate(spec, cls: cls, threads: threads, shapes: shapes, timer: timer, journal: journal)
+            let (e, measured) = try self.evaluate(spec, cls: cls, threads: threads, shapes: shapes, timer: timer, journal: journal)
+            guard measured else { return e }
             st.evaluated += 1
             if e.status != .ok {
                 st.failed += 1
@@ -290,17 +290,17 @@ public final class GemmSearch {
         DispatchQueue.concurrentPerform(iterations: configs.count) { i in _ = try? cache.build(configs[i]) }
     }
 
-    /// Checks and times one candidate (or reuses its journaled measurement).
+    /// Checks and times one candidate, or reuses its journaled measurement (`measured` false).
     func evaluate(_ spec: GemmSpec, cls: ShapeClass, threads: Int, shapes: [GemmShape], timer: TimerSettings,
-                  journal: SearchJournal) throws -> Evaluation {
-        if let e = journal.lookup(spec: spec, threads: threads, shapes: shapes, timer: timer) { return e }
+                  journal: SearchJournal) throws -> (evaluation: Evaluation, measured: Bool) {
+        if let e = journal.lookup(spec: spec, threads: threads, shapes: shapes, timer: timer) { return (e, false) }
         var e = Evaluation(dtype: spec.dtype, shapeClass: cls, spec: spec, threads: threads, shapes: shapes, timer: timer, status: .ok, message: nil, measurements: [])
         let lib: LibraryBuilder.Output
         do { lib = try cache.build(candidateConfig(spec)) } catch {
             e.status = .failed
             e.message = "build: \(error)"
             try journal.append(e)
-            return e
+            return (e, true)
         }
         let req = WorkerRequest(kind: .gemm, library: lib.library.path, dtype: spec.dtype, shapes: shapes, threads: threads, timer: timer)
         let expected = shapes.map { $0.flops / 5e9 }.reduce(0, +) * Double(timer.maxSamples) * 4
@@ -314,7 +314,7 @@ public final class GemmSearch {
         case .timedOut(let s): e.status = .hung; e.message = "no answer in \(Int(s)) s; worker killed"
         }
         try journal.append(e)
-        return e
+        return (e, true)
     }
 }
 

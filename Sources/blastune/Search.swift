@@ -79,7 +79,7 @@ struct Search: ParsableCommand {
         }
         say(table(["dtype", "class", "thr", "ours GF/s", "OpenBLAS", "ratio", "% peak", "best spec"], rows))
         say("(* the class's default thread count; figures are geometric means over the class's tuning shapes)")
-        for f in files { say("wrote \(store.gemmURL(f.dtype, machine: machine).path)") }
+        for f in files { say("results: \(store.gemmURL(f.dtype, machine: machine).path)") }
     }
 }
 
