@@ -22,8 +22,8 @@ let package = Package(
         ),
         .target(name: "KernelSpec"),
         .target(name: "MicroKernels", dependencies: ["KernelSpec"]),
-        .target(name: "SparseCSR", dependencies: ["KernelSpec"]),
-        .target(name: "Tuner", dependencies: ["KernelSpec", "MicroKernels", "COpenBLAS"]),
+        .target(name: "SparseCSR", dependencies: ["KernelSpec", "MicroKernels"]),
+        .target(name: "Tuner", dependencies: ["KernelSpec", "MicroKernels", "SparseCSR", "COpenBLAS"]),
         .executableTarget(
             name: "blastune",
             dependencies: [
@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "KernelSpecTests", dependencies: ["KernelSpec"]),
         .testTarget(name: "MicroKernelsTests", dependencies: ["MicroKernels", "KernelSpec", "Tuner", "COpenBLAS"],
                     exclude: ["Harness"]),
-        .testTarget(name: "SparseCSRTests", dependencies: ["SparseCSR"]),
+        .testTarget(name: "SparseCSRTests", dependencies: ["SparseCSR", "MicroKernels", "KernelSpec", "Tuner"]),
         .testTarget(name: "TunerTests", dependencies: ["Tuner", "KernelSpec", "MicroKernels"], exclude: ["Faulty"]),
     ]
 )

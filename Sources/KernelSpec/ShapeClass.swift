@@ -56,16 +56,40 @@ public struct GemmVariant: Codable, Hashable, Sendable {
     }
 }
 
-/// Everything a generated library is built from: the GEMM variants per dtype.
+/// Everything a generated library is built from: the GEMM variants per dtype, and the
+/// SpMV and transpose variants per matrix class (defaults when none are given).
 public struct LibrarySpec: Codable, Hashable, Sendable {
     /// The ISA every kernel of the library uses.
     public var isa: ISA
     public var gemm: [GemmVariant]
+    public var spmv: [SparseVariant<SpmvSpec>]
+    public var transpose: [SparseVariant<TransposeSpec>]
 
-    public init(isa: ISA, gemm: [GemmVariant]) {
+    public init(isa: ISA, gemm: [GemmVariant], spmv: [SparseVariant<SpmvSpec>] = [],
+                transpose: [SparseVariant<TransposeSpec>] = []) {
         self.isa = isa
         self.gemm = gemm
+        self.spmv = spmv
+        self.transpose = transpose
     }
+
+    private enum CodingKeys: String, CodingKey { case isa, gemm, spmv, transpose }
+
+    /// Decodes a library spec; the sparse lists are optional.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(isa: try c.decode(ISA.self, forKey: .isa), gemm: try c.decode([GemmVariant].self, forKey: .gemm),
+                  spmv: try c.decodeIfPresent([SparseVariant<SpmvSpec>].self, forKey: .spmv) ?? [],
+                  transpose: try c.decodeIfPresent([SparseVariant<TransposeSpec>].self, forKey: .transpose) ?? [])
+    }
+
+    /// The SpMV kernels of `dtype` per class in dispatch order, the default spec as fallback.
+    public func servingSpmv(_ dtype: DType) -> [(SparseClass, SpmvSpec)] {
+        spmv.filter { $0.spec.dtype == dtype }.serving(SpmvSpec(dtype: dtype, isa: isa))
+    }
+
+    /// The transpose configurations per class in dispatch order, the default as fallback.
+    public func servingTranspose() -> [(SparseClass, TransposeSpec)] { transpose.serving(TransposeSpec(isa: isa)) }
 
     /// The variants of `dtype` that calls are dispatched to: one per class, the first of
     /// each; `any` only when there is no `large` kernel (the fallback for every shape).
@@ -92,6 +116,14 @@ public struct LibrarySpec: Codable, Hashable, Sendable {
         for d in DType.allCases where gemm.contains(where: { $0.spec.dtype == d })
             && !gemm.contains(where: { $0.spec.dtype == d && ($0.shapeClass == .any || $0.shapeClass == .large) }) {
             throw SpecValidationError(field: "gemm", reason: "no \(d.rawValue) fallback kernel (shape class 'any' or 'large')")
+        }
+        for (i, v) in spmv.enumerated() {
+            do { try v.spec.validate() } catch { throw SpecValidationError(field: "spmv[\(i)].\(error.field)", reason: error.reason) }
+            guard v.spec.isa == isa else { throw SpecValidationError(field: "spmv[\(i)].isa", reason: "\(v.spec.isa.rawValue) differs from the library's ISA \(isa.rawValue)") }
+        }
+        for (i, v) in transpose.enumerated() {
+            do { try v.spec.validate() } catch { throw SpecValidationError(field: "transpose[\(i)].\(error.field)", reason: error.reason) }
+            guard v.spec.isa == isa else { throw SpecValidationError(field: "transpose[\(i)].isa", reason: "\(v.spec.isa.rawValue) differs from the library's ISA \(isa.rawValue)") }
         }
     }
 }

@@ -40,6 +40,36 @@ enum HeaderEmitter {
                      double alpha, const double *a, int64_t lda, const double *b, int64_t ldb,
                      double beta, double *c, int64_t ldc);
 
+        /* Sparse matrices in CSR form with 64-bit row pointers and column indices: row_ptr has
+           nrows + 1 entries, row_ptr[0] == 0, nnz = row_ptr[nrows], row r's entries are at
+           positions row_ptr[r] .. row_ptr[r + 1] - 1 of col_idx and val, columns in 0 .. ncols - 1.
+           The kernels check in O(1) what they can (sizes >= 0, pointers present, row_ptr[0] == 0,
+           nnz >= 0, byte counts fit in 64 bits) and otherwise trust the structure: check an
+           untrusted matrix once with bt_csr_check. Threads as for GEMM; one per 256 KiB moved. */
+
+        /* y = alpha * A * x + beta * y, A nrows x ncols. beta == 0 never reads y; alpha == 0 does
+           not read A or x. x (ncols) and y (nrows) must be present when their length is > 0. */
+        int bt_scsr_spmv(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                         const float *val, float alpha, const float *x, float beta, float *y);
+        int bt_dcsr_spmv(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                         const double *val, double alpha, const double *x, double beta, double *y);
+
+        /* The CSR of A^T into caller-allocated t_row_ptr[ncols + 1], t_col_idx[nnz], t_val[nnz];
+           column indices ascend within each row of A^T and equal entries keep their order
+           (stable). val == NULL && t_val == NULL transposes the pattern only. Extra memory is at
+           most the larger of the tuned budget and a quarter of the output, whatever ncols and
+           the thread count. */
+        int bt_scsr_transpose(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                              const float *val, int64_t *t_row_ptr, int64_t *t_col_idx, float *t_val);
+        int bt_dcsr_transpose(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                              const double *val, int64_t *t_row_ptr, int64_t *t_col_idx, double *t_val);
+
+        /* Full O(nnz) structure check. BT_OK, or BT_EINVAL with *bad_position (when not NULL) set
+           to p >= 0 for the first column index outside 0 .. ncols - 1 at col_idx[p], or to -(i + 1)
+           for the first bad row pointer row_ptr[i] (row_ptr[0] != 0, or row_ptr[i] < row_ptr[i - 1]). */
+        int bt_csr_check(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                         int64_t *bad_position);
+
         #ifdef __cplusplus
         }
         #endif

@@ -11,6 +11,17 @@ public final class KernelLibrary: @unchecked Sendable {
     public typealias CblasDGemm = @convention(c) (Int32, Int32, Int32, Int32, Int32, Int32, Double,
         UnsafePointer<Double>?, Int32, UnsafePointer<Double>?, Int32, Double, UnsafeMutablePointer<Double>?, Int32) -> Void
 
+    public typealias SCSRSpmv = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafePointer<Float>?, Float, UnsafePointer<Float>?, Float, UnsafeMutablePointer<Float>?) -> Int32
+    public typealias DCSRSpmv = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafePointer<Double>?, Double, UnsafePointer<Double>?, Double, UnsafeMutablePointer<Double>?) -> Int32
+    public typealias SCSRTranspose = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafePointer<Float>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Float>?) -> Int32
+    public typealias DCSRTranspose = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafePointer<Double>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Double>?) -> Int32
+    public typealias CSRCheck = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafeMutablePointer<Int64>?) -> Int32
+
     public let path: String
     private let handle: UnsafeMutableRawPointer
 
@@ -18,6 +29,11 @@ public final class KernelLibrary: @unchecked Sendable {
     public let dgemm: DGemm
     public let cblasSgemm: CblasSGemm
     public let cblasDgemm: CblasDGemm
+    public let scsrSpmv: SCSRSpmv
+    public let dcsrSpmv: DCSRSpmv
+    public let scsrTranspose: SCSRTranspose
+    public let dcsrTranspose: DCSRTranspose
+    public let csrCheck: CSRCheck
     private let strerrorFn: @convention(c) (Int32) -> UnsafePointer<CChar>?
     private let versionFn: @convention(c) () -> UnsafePointer<CChar>?
     private let configFn: @convention(c) () -> UnsafePointer<CChar>?
@@ -39,6 +55,11 @@ public final class KernelLibrary: @unchecked Sendable {
         dgemm = try sym("bt_dgemm", DGemm.self)
         cblasSgemm = try sym("cblas_sgemm", CblasSGemm.self)
         cblasDgemm = try sym("cblas_dgemm", CblasDGemm.self)
+        scsrSpmv = try sym("bt_scsr_spmv", SCSRSpmv.self)
+        dcsrSpmv = try sym("bt_dcsr_spmv", DCSRSpmv.self)
+        scsrTranspose = try sym("bt_scsr_transpose", SCSRTranspose.self)
+        dcsrTranspose = try sym("bt_dcsr_transpose", DCSRTranspose.self)
+        csrCheck = try sym("bt_csr_check", CSRCheck.self)
         strerrorFn = try sym("bt_strerror", (@convention(c) (Int32) -> UnsafePointer<CChar>?).self)
         versionFn = try sym("bt_version", (@convention(c) () -> UnsafePointer<CChar>?).self)
         configFn = try sym("bt_config_json", (@convention(c) () -> UnsafePointer<CChar>?).self)
@@ -57,7 +78,18 @@ public final class KernelLibrary: @unchecked Sendable {
 
     /// A library that could not be loaded.
     public struct LoadError: Error, CustomStringConvertible {
-        public let path: String
+        public typealias SCSRSpmv = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafePointer<Float>?, Float, UnsafePointer<Float>?, Float, UnsafeMutablePointer<Float>?) -> Int32
+    public typealias DCSRSpmv = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafePointer<Double>?, Double, UnsafePointer<Double>?, Double, UnsafeMutablePointer<Double>?) -> Int32
+    public typealias SCSRTranspose = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafePointer<Float>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Float>?) -> Int32
+    public typealias DCSRTranspose = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafePointer<Double>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Double>?) -> Int32
+    public typealias CSRCheck = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
+        UnsafeMutablePointer<Int64>?) -> Int32
+
+    public let path: String
         public let reason: String
         public init(path: String, reason: String) { self.path = path; self.reason = reason }
         public var description: String { "cannot load \(path): \(reason)" }

@@ -27,6 +27,12 @@ public enum LibraryGenerator {
             parts += indexed.map { GemmEmitter(spec: $0.variant.spec, index: $0.index).emit() }
             parts.append(GemmABIEmitter.entryPoints(dtype: dtype, variants: indexed))
         }
+        parts += [CSRABIEmitter.common, SpmvEmitter.helpers(isa: config.library.isa)]
+        let transpose = config.library.servingTranspose()
+        for dtype in DType.allCases {
+            parts.append(SpmvEmitter(dtype: dtype, isa: config.library.isa).emit(variants: config.library.servingSpmv(dtype)))
+            parts.append(TransposeEmitter(dtype: dtype).emit(variants: transpose))
+        }
         return GeneratedSources(config: config, source: parts.joined(separator: "\n"),
                                 header: HeaderEmitter.header(version: config.version), json: json)
     }

@@ -231,6 +231,17 @@ enum RuntimeEmitter {
                 return want < 1 ? 1 : want;
             }
 
+            #define BT_PRAGMA(x) _Pragma(#x)
+            #ifdef _OPENMP
+            #define BT_OMP_PARALLEL(n) BT_PRAGMA(omp parallel num_threads(n))
+            static inline int bt_thread_num(void) { return omp_get_thread_num(); }
+            static inline int bt_team_size(void) { return omp_get_num_threads(); }
+            #else
+            #define BT_OMP_PARALLEL(n)
+            static inline int bt_thread_num(void) { return 0; }
+            static inline int bt_team_size(void) { return 1; }
+            #endif
+
             __attribute__((unused)) static inline void bt_barrier(void)
             {
             #ifdef _OPENMP

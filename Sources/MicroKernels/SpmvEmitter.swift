@@ -1,0 +1,235 @@
+import KernelSpec
+
+/// Emits the CSR SpMV kernels of one dtype: a row kernel and a threaded driver per
+/// matrix-class variant, and the `bt_scsr_spmv` / `bt_dcsr_spmv` entry point.
+///
+/// A row is summed in `unroll` vector accumulators over chunks of as many nonzeros as a
+/// vector register holds 64-bit column indices (8 on AVX-512, 4 on AVX2, 1 portable), x
+/// loaded by gather or by scalar loads; rows shorter than `shortRow` and row tails run a
+/// scalar loop. Threads take merge-path or equal-nonzero row shares.
+struct SpmvEmitter {
+    let dtype: DType
+    let isa: ISA
+
+    private var t: String { dtype.cType }
+    private var l: String { dtype.blasLetter }
+    private var ctx: String { "bt_\(l)_spmv_ctx" }
+
+    /// Nonzeros per chunk: the 64-bit indices one vector register holds.
+    private var chunk: Int { isa == .avx512 ? 8 : isa == .avx2 ? 4 : 1 }
+
+    /// C spellings of the chunk operations.
+    private struct Ops {
+        var vtype: String, zero: String, loadVal: (String) -> String, gather: (String) -> String
+        var scalarSet: (String) -> String, fma: (String, String, String) -> String
+        var add: (String, String) -> String, reduce: (String) -> String
+    }
+
+    private var ops: Ops {
+        let f32 = dtype == .f32
+        func set(_ fn: String, _ n: Int) -> (String) -> String {
+            { p in "\(fn)(" + (0..<n).reversed().map { "x[ci[\(p) + \($0)]]" }.joined(separator: ", ") + ")" }
+        }
+        switch (isa, f32) {
+        case (.avx512, false):
+            return Ops(vtype: "__m512d", zero: "_mm512_setzero_pd()", loadVal: { "_mm512_loadu_pd(va + \($0))" },
+                       gather: { "_mm512_i64gather_pd(_mm512_loadu_si512((const void *)(ci + \($0))), x, 8)" },
+                       scalarSet: set("_mm512_set_pd", 8), fma: { "_mm512_fmadd_pd(\($0), \($1), \($2))" },
+                       add: { "_mm512_add_pd(\($0), \($1))" }, reduce: { "_mm512_reduce_add_pd(\($0))" })
+        case (.avx512, true):
+            return Ops(vtype: "__m256", zero: "_mm256_setzero_ps()", loadVal: { "_mm256_loadu_ps(va + \($0))" },
+                       gather: { "_mm512_i64gather_ps(_mm512_loadu_si512((const void *)(ci + \($0))), x, 4)" },
+                       scalarSet: set("_mm256_set_ps", 8), fma: { "_mm256_fmadd_ps(\($0), \($1), \($2))" },
+                       add: { "_mm256_add_ps(\($0), \($1))" }, reduce: { "bt_hsum_m256(\($0))" })
+        case (.avx2, false):
+            return Ops(vtype: "__m256d", zero: "_mm256_setzero_pd()", loadVal: { "_mm256_loadu_pd(va + \($0))" },
+                       gather: { "_mm256_i64gather_pd(x, _mm256_loadu_si256((const __m256i *)(ci + \($0))), 8)" },
+                       scalarSet: set("_mm256_set_pd", 4), fma: { "_mm256_fmadd_pd(\($0), \($1), \($2))" },
+                       add: { "_mm256_add_pd(\($0), \($1))" }, reduce: { "bt_hsum_m256d(\($0))" })
+        case (.avx2, true):
+            return Ops(vtype: "__m128", zero: "_mm_setzero_ps()", loadVal: { "_mm_loadu_ps(va + \($0))" },
+                       gather: { "_mm256_i64gather_ps(x, _mm256_loadu_si256((const __m256i *)(ci + \($0))), 4)" },
+                       scalarSet: set("_mm_set_ps", 4), fma: { "_mm_fmadd_ps(\($0), \($1), \($2))" },
+                       add: { "_mm_add_ps(\($0), \($1))" }, reduce: { "bt_hsum_m128(\($0))" })
+        case (.generic, _):
+            return Ops(vtype: t, zero: "(\(t))0", loadVal: { "va[\($0)]" }, gather: { "x[ci[\($0)]]" },
+                       scalarSet: { "x[ci[\($0)]]" }, fma: { "(\($0) * \($1) + \($2))" },
+                       add: { "(\($0) + \($1))" }, reduce: { $0 })
+        }
+    }
+
+    /// Horizontal sums the x86 row kernels use (once per library).
+    static func helpers(isa: ISA) -> String {
+        guard isa != .generic else { return "" }
+        let target = VectorOps.targetAttribute(isa)
+        return """
+            /* ---- horizontal sums for the SpMV row kernels ---- */
+            \(target) __attribute__((unused)) static inline float bt_hsum_m128(__m128 v)
+            {
+                v = _mm_add_ps(v, _mm_movehl_ps(v, v));
+                v = _mm_add_ss(v, _mm_movehdup_ps(v));
+                return _mm_cvtss_f32(v);
+            }
+            \(target) __attribute__((unused)) static inline float bt_hsum_m256(__m256 v)
+            {
+                return bt_hsum_m128(_mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1)));
+            }
+            \(target) __attribute__((unused)) static inline double bt_hsum_m256d(__m256d v)
+            {
+                __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+                return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+            }
+
+            """
+    }
+
+    /// The context type, the variants and the entry point.
+    func emit(variants: [(SparseClass, SpmvSpec)]) -> String {
+        var parts = ["""
+            /* ---- \(dtype.rawValue) CSR SpMV ---- */
+            typedef struct {
+                int64_t nrows, nnz;
+                const int64_t *rp, *ci;
+                const \(t) *va, *x;
+                \(t) alpha, beta;
+                \(t) *y;
+                int64_t *carry_row; /* per thread: the row its share ends inside, or -1 */
+                \(t) *carry;        /* per thread: its partial sum of that row */
+                int merge;
+            } \(ctx);
+
+            """]
+        for (i, v) in variants.enumerated() { parts.append(variant(v.1, index: i)) }
+        parts.append(entry(variants))
+        return parts.joined(separator: "\n")
+    }
+
+    private func variant(_ spec: SpmvSpec, index v: Int) -> String {
+        let o = ops, u = spec.unroll, c = chunk, w = u * c
+        let target = VectorOps.targetAttribute(isa)
+        let load: (String) -> String = spec.loads == .gather ? o.gather : o.scalarSet
+        let accs = (0..<u).map { "acc\($0)" }
+        let body = (0..<u).map { k in "acc\(k) = \(o.fma(o.loadVal("p + \(k * c)"), load("p + \(k * c)"), "acc\(k)"));" }
+            .joined(separator: "\n            ")
+        let prefetch = spec.prefetch == 0 ? "" : """
+                    if (p + \(spec.prefetch + w) <= lim) {
+                        for (int q = 0; q < \(w); q++) __builtin_prefetch(x + ci[p + \(spec.prefetch) + q], 0, 3);
+                    }
+            """
+        let sum = accs.dropFirst().reduce("acc0") { o.add($0, $1) }
+        return """
+            /* \(spec.summary) */
+            \(target) static inline \(t) bt_\(l)_spmv_dot_\(v)(const int64_t *restrict ci, const \(t) *restrict va,
+                const \(t) *restrict x, int64_t p, int64_t p1, int64_t lim)
+            {
+                \(t) s = 0;
+                (void)lim;
+                if (p1 - p >= \(max(spec.shortRow, w))) {
+                    \(o.vtype) \(accs.map { "\($0) = \(o.zero)" }.joined(separator: ", "));
+                    for (; p + \(w) <= p1; p += \(w)) {
+            \(prefetch)
+                        \(body)
+                    }
+                    for (; p + \(c) <= p1; p += \(c)) acc0 = \(o.fma(o.loadVal("p"), load("p"), "acc0"));
+                    s = \(o.reduce(sum));
+                }
+                for (; p < p1; p++) s += va[p] * x[ci[p]];
+                return s;
+            }
+
+            \(target) static void bt_\(l)_spmv_work_\(v)(\(ctx) *g, int tid, int nth)
+            {
+                const int64_t *rp = g->rp;
+                int64_t i0, j0, i1, j1;
+                if (g->merge) {
+                    const int64_t total = g->nrows + g->nnz;
+                    bt_merge_path(rp, g->nrows, g->nnz, bt_share(total, tid, nth), &i0, &j0);
+                    bt_merge_path(rp, g->nrows, g->nnz, bt_share(total, tid + 1, nth), &i1, &j1);
+                } else {
+                    i0 = tid == 0 ? 0 : bt_row_at_least(rp, g->nrows, bt_share(g->nnz, tid, nth));
+                    i1 = tid + 1 == nth ? g->nrows : bt_row_at_least(rp, g->nrows, bt_share(g->nnz, tid + 1, nth));
+                    j0 = rp[i0];
+                    j1 = rp[i1];
+                }
+                const \(t) alpha = g->alpha, beta = g->beta;
+                \(t) *restrict y = g->y;
+                for (int64_t r = i0; r < i1; r++) {
+                    const \(t) s = bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, rp[r] > j0 ? rp[r] : j0, rp[r + 1], g->nnz);
+                    y[r] = beta == 0 ? alpha * s : alpha * s + beta * y[r];
+                }
+                const int64_t from = i1 < g->nrows && rp[i1] > j0 ? rp[i1] : j0;
+                if (i1 < g->nrows && j1 > from) {
+                    g->carry_row[tid] = i1;
+                    g->carry[tid] = bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, from, j1, g->nnz);
+                } else {
+                    g->carry_row[tid] = -1;
+                }
+            }
+
+            static int bt_\(l)_spmv_run_\(v)(\(ctx) *g)
+            {
+                const int nth = bt_pick_sparse_threads(\(spec.threads), (double)g->nnz * \(8 + dtype.size) + (double)g->nrows * \(8 + dtype.size));
+                g->merge = \(spec.partition == .merge ? 1 : 0);
+                if (nth == 1) {
+                    int64_t row = -1;
+                    \(t) part = 0;
+                    g->carry_row = &row;
+                    g->carry = &part;
+                    bt_\(l)_spmv_work_\(v)(g, 0, 1);
+                    return BT_OK;
+                }
+                int owned = 0;
+                char *mem = (char *)bt_scratch((size_t)nth * (sizeof(int64_t) + sizeof(\(t))), &owned);
+                if (!mem) return BT_ENOMEM;
+                g->carry_row = (int64_t *)mem;
+                g->carry = (\(t) *)(mem + (size_t)nth * sizeof(int64_t));
+                int used = 1;
+            #ifdef _OPENMP
+            #pragma omp parallel num_threads(nth)
+                {
+                    const int n = omp_get_num_threads();
+                    bt_\(l)_spmv_work_\(v)(g, omp_get_thread_num(), n);
+            #pragma omp single
+                    used = n;
+                }
+            #else
+                bt_\(l)_spmv_work_\(v)(g, 0, 1);
+            #endif
+                /* Rows split between threads: each share's partial sum, in order. */
+                for (int k = 0; k < used; k++) {
+                    if (g->carry_row[k] >= 0) g->y[g->carry_row[k]] += g->alpha * g->carry[k];
+                }
+                if (owned) bt_aligned_free(mem);
+                return BT_OK;
+            }
+
+            """
+    }
+
+    private func entry(_ variants: [(SparseClass, SpmvSpec)]) -> String {
+        let dispatch = variants.enumerated().map { i, v in
+            v.0 == .any || v.0 == .long ? "return bt_\(l)_spmv_run_\(i)(&g);"
+                : "if (\(v.0.cCondition)) return bt_\(l)_spmv_run_\(i)(&g);"
+        }.joined(separator: "\n        ")
+        return """
+            BT_EXPORT int bt_\(l)csr_spmv(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                const \(t) *val, \(t) alpha, const \(t) *x, \(t) beta, \(t) *y)
+            {
+                int64_t nnz = 0;
+                int st = bt_csr_args(nrows, ncols, row_ptr, col_idx, val, 1, sizeof(\(t)), &nnz);
+                if (st != BT_OK) return st;
+                if ((nrows > 0 && !y) || (ncols > 0 && !x)) return BT_EINVAL;
+                if (!bt_span_ok(x, ncols, 1, ncols, sizeof(\(t))) || !bt_span_ok(y, nrows, 1, nrows, sizeof(\(t)))) return BT_EOVERFLOW;
+                if ((st = bt_isa_status()) != BT_OK) return st;
+                if (nrows == 0) return BT_OK;
+                if (alpha == 0 || nnz == 0) {
+                    for (int64_t r = 0; r < nrows; r++) y[r] = beta == 0 ? 0 : beta * y[r];
+                    return BT_OK;
+                }
+                \(ctx) g = { nrows, nnz, row_ptr, col_idx, val, x, alpha, beta, y, NULL, NULL, 0 };
+                \(dispatch)
+            }
+
+            """
+    }
+}

@@ -1,0 +1,279 @@
+import KernelSpec
+
+/// Emits the CSR transpose of one dtype (`bt_scsr_transpose` / `bt_dcsr_transpose`).
+///
+/// Two algorithms, chosen per call from the class's ``TransposeSpec``:
+/// - histogram (ScanTrans): each thread counts the columns of an equal share of the
+///   nonzeros, a column-wise scan turns the counts into positions, each thread scatters its
+///   share stably. The last thread counts straight into `t_row_ptr`, so one thread needs no
+///   memory beyond the output and T threads need (T - 1) x ncols counters; above the budget
+///   the call runs it on one thread.
+/// - radix: the same shares are partitioned by the high bits of the column into at most
+///   2^radixBits buckets written straight into the output arrays (row and low column bits
+///   packed into one int64), then each bucket (a contiguous range of output positions) is
+///   counted and scattered in a per-thread buffer of one bucket. Memory: threads x buckets
+///   counters plus one bucket per thread, whatever ncols.
+struct TransposeEmitter {
+    let dtype: DType
+
+    private var t: String { dtype.cType }
+    private var l: String { dtype.blasLetter }
+    private var ctx: String { "bt_\(l)_tr_ctx" }
+
+    func emit(variants: [(SparseClass, TransposeSpec)]) -> String {
+        let dispatch = variants.map { c, s in
+            let call = "return bt_\(l)_transpose_run(&g, \(s.threads), \(algorithmNumber(s.algorithm)), \(s.radixBits), (int64_t)\(s.histogramBudget));"
+            return c == .any || c == .long ? call : "if (\(c.cCondition)) \(call)"
+        }.joined(separator: "\n        ")
+        return """
+            /* ---- \(dtype.rawValue) CSR transpose ---- */
+            typedef struct {
+                int64_t nrows, ncols, nnz;
+                const int64_t *rp, *ci;
+                const \(t) *va;
+                int64_t *trp, *tci;
+                \(t) *tva;
+                int64_t *cnt;     /* histogram: (threads - 1) x ncols counters */
+                int64_t *part;    /* histogram: per-thread column-chunk totals */
+                int shift;        /* radix: bucket = column >> shift */
+                int64_t nb;       /* radix: buckets */
+                int64_t *hist;    /* radix: threads x nb counters, then positions */
+                int64_t *bstart;  /* radix: nb + 1 bucket starts */
+                int64_t *work;    /* radix: per-thread counters and bucket buffer */
+                int64_t stride;   /* radix: int64s per thread in work */
+                int64_t next;     /* radix: next bucket to finish */
+                int64_t limit;    /* most bytes of extra memory */
+                int status;       /* radix: BT_OK, an error, or -1 (over the limit) */
+            } \(ctx);
+
+            /* Calls body(r, p) for the nonzeros of share tid of nth, row by row. */
+            #define BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, body) do { \\
+                const int64_t p0_ = bt_share((g)->nnz, (tid), (nth)), p1_ = bt_share((g)->nnz, (tid) + 1, (nth)); \\
+                if (p0_ < p1_) { \\
+                    int64_t r = bt_row_of((g)->rp, (g)->nrows, p0_), p = p0_; \\
+                    while (p < p1_) { \\
+                        while ((g)->rp[r + 1] <= p) r++; \\
+                        const int64_t e_ = (g)->rp[r + 1] < p1_ ? (g)->rp[r + 1] : p1_; \\
+                        for (; p < e_; p++) { body; } \\
+                    } \\
+                } \\
+            } while (0)
+
+            static void bt_\(l)_tr_hist_work(\(ctx) *g, int tid, int nth)
+            {
+                const int64_t ncols = g->ncols;
+                const int64_t *restrict ci = g->ci;
+                int64_t *restrict my = tid == nth - 1 ? g->trp + 1 : g->cnt + (size_t)tid * (size_t)ncols;
+                memset(my, 0, (size_t)ncols * sizeof(int64_t));
+                BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, my[ci[p]]++);
+                bt_barrier();
+                /* Column-wise scan: positions relative to this thread's chunk of columns. */
+                const int64_t c0 = bt_share(ncols, tid, nth), c1 = bt_share(ncols, tid + 1, nth);
+                int64_t s = 0;
+                for (int64_t j = c0; j < c1; j++) {
+                    for (int k = 0; k < nth; k++) {
+                        int64_t *c = k == nth - 1 ? g->trp + 1 + j : g->cnt + (size_t)k * (size_t)ncols + j;
+                        const int64_t v = *c;
+                        *c = s;
+                        s += v;
+                    }
+                }
+                g->part[tid] = s;
+                bt_barrier();
+                int64_t base = 0;
+                for (int k = 0; k < tid; k++) base += g->part[k];
+                if (base != 0) {
+                    for (int64_t j = c0; j < c1; j++) {
+                        for (int k = 0; k < nth; k++) (k == nth - 1 ? g->trp + 1 + j : g->cnt + (size_t)k * (size_t)ncols + j)[0] += base;
+                    }
+                }
+                bt_barrier();
+                int64_t *restrict tci = g->tci;
+                \(t) *restrict tva = g->tva;
+                const \(t) *restrict va = g->va;
+                if (va) BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, { const int64_t q = my[ci[p]]++; tci[q] = r; tva[q] = va[p]; });
+                else BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, { tci[my[ci[p]]++] = r; });
+            }
+
+            /* Radix partition and bucket finishing, in one parallel region. */
+            static void bt_\(l)_tr_radix_work(\(ctx) *g, int tid, int nth)
+            {
+                const int s = g->shift;
+                const int64_t mask = ((int64_t)1 << s) - 1;
+                const int64_t *restrict ci = g->ci;
+                const \(t) *restrict va = g->va;
+                int64_t *restrict tci = g->tci;
+                \(t) *restrict tva = g->tva;
+                int64_t *restrict h = g->hist + (size_t)tid * (size_t)g->nb;
+                memset(h, 0, (size_t)g->nb * sizeof(int64_t));
+                BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, h[ci[p] >> s]++);
+                bt_barrier();
+                if (tid == 0) {
+                    /* Positions in (bucket, thread) order: the partition is stable. Then one
+                       buffer per thread: 2^shift counters and the largest bucket. */
+                    int64_t run = 0, maxb = 0;
+                    for (int64_t b = 0; b < g->nb; b++) {
+                        g->bstart[b] = run;
+                        for (int k = 0; k < nth; k++) {
+                            int64_t *c = g->hist + (size_t)k * (size_t)g->nb + b;
+                            const int64_t v = *c;
+                            *c = run;
+                            run += v;
+                        }
+                        if (run - g->bstart[b] > maxb) maxb = run - g->bstart[b];
+                    }
+                    g->bstart[g->nb] = run;
+                    size_t bucket, all;
+                    if (bt_mul_size(maxb, 8 + (int64_t)sizeof(\(t)), &bucket)) g->status = BT_EOVERFLOW;
+                    else {
+                        g->stride = (int64_t)(bucket / 8 + 1) + ((int64_t)1 << s);
+                        if (bt_mul_size(g->stride, 8 * (int64_t)nth, &all)) g->status = BT_EOVERFLOW;
+                        else if ((int64_t)all > g->limit) g->status = -1;
+                        else if (!(g->work = (int64_t *)bt_aligned_alloc(all))) g->status = BT_ENOMEM;
+                    }
+                }
+                bt_barrier();
+                if (g->status != BT_OK) return; /* nothing written yet */
+                /* Partition: (row << shift | low column bits) into the bucket's output range. */
+                if (va) BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, { const int64_t c = ci[p]; const int64_t q = h[c >> s]++; tci[q] = r << s | (c & mask); tva[q] = va[p]; });
+                else BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, { const int64_t c = ci[p]; tci[h[c >> s]++] = r << s | (c & mask); });
+                bt_barrier();
+                /* Finish buckets: count the low bits, scan into t_row_ptr, scatter stably. */
+                int64_t *restrict cnt = g->work + (size_t)tid * (size_t)g->stride;
+                const int64_t w = (int64_t)1 << s;
+                int64_t *restrict bufc = cnt + w;
+                for (;;) {
+                    const int64_t b = __atomic_fetch_add(&g->next, 1, __ATOMIC_RELAXED);
+                    if (b >= g->nb) break;
+                    const int64_t lo = g->bstart[b], hi = g->bstart[b + 1], c0 = b << s;
+                    const int64_t width = g->ncols - c0 < w ? g->ncols - c0 : w;
+                    memset(cnt, 0, (size_t)width * sizeof(int64_t));
+                    int sorted = 1;
+                    int64_t prev = 0;
+                    for (int64_t p = lo; p < hi; p++) {
+                        const int64_t lc = tci[p] & mask;
+                        cnt[lc]++;
+                        sorted &= lc >= prev;
+                        prev = lc;
+                    }
+                    int64_t run = lo;
+                    for (int64_t j = 0; j < width; j++) {
+                        const int64_t v = cnt[j];
+                        cnt[j] = run;
+                        g->trp[c0 + j] = run;
+                        run += v;
+                    }
+                    if (sorted) {
+                        for (int64_t p = lo; p < hi; p++) tci[p] >>= s;
+                        continue;
+                    }
+                    \(t) *restrict bufv = (\(t) *)(bufc + (hi - lo));
+                    for (int64_t p = lo; p < hi; p++) {
+                        const int64_t v = tci[p];
+                        const int64_t q = cnt[v & mask]++ - lo;
+                        bufc[q] = v >> s;
+                        if (va) bufv[q] = tva[p];
+                    }
+                    memcpy(tci + lo, bufc, (size_t)(hi - lo) * sizeof(int64_t));
+                    if (va) memcpy(tva + lo, bufv, (size_t)(hi - lo) * sizeof(\(t)));
+                }
+            }
+
+            /* Runs body(g, tid, nth) on nth threads. */
+            #define BT_\(l.uppercased())_PARALLEL(nth, fn, g) do { \\
+                if ((nth) == 1) fn((g), 0, 1); \\
+                else { BT_OMP_PARALLEL(nth) fn((g), bt_thread_num(), bt_team_size()); } \\
+            } while (0)
+
+            /* Histogram algorithm on nth threads; (nth - 1) x ncols counters. */
+            static int bt_\(l)_tr_histogram(\(ctx) *g, int nth)
+            {
+                size_t bytes;
+                if (bt_mul_size(nth - 1, g->ncols, &bytes) || bt_mul_size((int64_t)bytes + nth, 8, &bytes)) return BT_EOVERFLOW;
+                int owned = 0;
+                int64_t *mem = nth == 1 ? NULL : (int64_t *)bt_scratch(bytes, &owned);
+                if (nth > 1 && !mem) return BT_ENOMEM;
+                int64_t part1 = 0;
+                g->cnt = mem;
+                g->part = nth == 1 ? &part1 : mem + (size_t)(nth - 1) * (size_t)g->ncols;
+                BT_\(l.uppercased())_PARALLEL(nth, bt_\(l)_tr_hist_work, g);
+                g->trp[0] = 0;
+                if (owned) bt_aligned_free(mem);
+                return BT_OK;
+            }
+
+            /* Radix algorithm; returns -1 (nothing written) when its buffers would exceed
+               g->limit bytes or the row does not fit beside the column bits. */
+            static int bt_\(l)_tr_radix(\(ctx) *g, int nth, int bits)
+            {
+                int s = bt_ceil_log2(g->ncols) - bits;
+                if (s < 0) s = 0;
+                if (s > 17) s = 17; /* per-thread counters stay <= 1 MiB: more buckets instead */
+                if (g->nrows > 0 && ((g->nrows - 1) >> (62 - s)) != 0) return -1;
+                g->shift = s;
+                g->nb = ((g->ncols - 1) >> s) + 1;
+                size_t hbytes;
+                if (bt_mul_size(nth + 1, g->nb, &hbytes) || bt_mul_size((int64_t)hbytes + 1, 8, &hbytes)) return BT_EOVERFLOW;
+                if ((int64_t)hbytes > g->limit) return -1;
+                int64_t *hmem = (int64_t *)bt_aligned_alloc(hbytes);
+                if (!hmem) return BT_ENOMEM;
+                g->hist = hmem;
+                g->bstart = hmem + (size_t)nth * (size_t)g->nb;
+                g->limit -= (int64_t)hbytes;
+                g->status = BT_OK;
+                g->work = NULL;
+                g->next = 0;
+                BT_\(l.uppercased())_PARALLEL(nth, bt_\(l)_tr_radix_work, g);
+                if (g->status == BT_OK) g->trp[g->ncols] = g->nnz;
+                bt_aligned_free(g->work);
+                bt_aligned_free(hmem);
+                return g->status;
+            }
+
+            /* algorithm: 0 auto, 1 histogram, 2 radix (TransposeAlgorithm). */
+            static int bt_\(l)_transpose_run(\(ctx) *g, int tuned, int algorithm, int bits, int64_t budget)
+            {
+                const double bytes = (double)g->nnz * (16.0 + 2.0 * sizeof(\(t))) + (double)g->ncols * 8.0;
+                const int nth = bt_pick_sparse_threads(tuned, bytes);
+                /* Extra memory never above the larger of the budget and a quarter of the output. */
+                const double out_bytes = (double)g->ncols * 8.0 + (double)g->nnz * (8.0 + (g->va ? sizeof(\(t)) : 0));
+                g->limit = budget > out_bytes / 4 ? budget : (int64_t)(out_bytes / 4);
+                const int hist_fits = (double)(nth - 1) * (double)g->ncols * 8.0 <= (double)budget;
+                int radix = algorithm == 2 || (algorithm == 0 && g->ncols > 16384 && g->nnz > 65536);
+                if (algorithm == 0 && !radix && !hist_fits && nth > 1) radix = 1;
+                if (radix) {
+                    const int st = bt_\(l)_tr_radix(g, nth, bits);
+                    if (st >= 0) return st;
+                }
+                return bt_\(l)_tr_histogram(g, hist_fits ? nth : 1);
+            }
+
+            BT_EXPORT int bt_\(l)csr_transpose(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                const \(t) *val, int64_t *t_row_ptr, int64_t *t_col_idx, \(t) *t_val)
+            {
+                int64_t nnz = 0;
+                int st = bt_csr_args(nrows, ncols, row_ptr, col_idx, val, 0, sizeof(\(t)), &nnz);
+                if (st != BT_OK) return st;
+                if (!t_row_ptr || (nnz > 0 && (!t_col_idx || (!val) != (!t_val)))) return BT_EINVAL;
+                if (ncols == INT64_MAX || !bt_span_ok(t_row_ptr, ncols + 1, 1, ncols + 1, 8)
+                    || !bt_span_ok(t_col_idx, nnz, 1, nnz, 8) || (t_val && !bt_span_ok(t_val, nnz, 1, nnz, sizeof(\(t)))))
+                    return BT_EOVERFLOW;
+                if ((st = bt_isa_status()) != BT_OK) return st;
+                if (nnz == 0) {
+                    memset(t_row_ptr, 0, (size_t)(ncols + 1) * sizeof(int64_t));
+                    return BT_OK;
+                }
+                \(ctx) g;
+                memset(&g, 0, sizeof g);
+                g.nrows = nrows; g.ncols = ncols; g.nnz = nnz; g.rp = row_ptr; g.ci = col_idx; g.va = val;
+                g.trp = t_row_ptr; g.tci = t_col_idx; g.tva = t_val;
+                \(dispatch)
+            }
+
+            """
+    }
+
+    private func algorithmNumber(_ a: TransposeAlgorithm) -> Int {
+        switch a { case .auto: 0; case .histogram: 1; case .radix: 2 }
+    }
+}

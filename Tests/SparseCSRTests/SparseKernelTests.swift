@@ -1,0 +1,131 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+import SparseCSR
+import Testing
+
+/// Element-type hooks for the tests.
+protocol TestScalar: CSRScalar {
+    static var eps: Double { get }
+}
+extension Float: TestScalar { static var eps: Double { Double(Float.ulpOfOne) } }
+extension Double: TestScalar { static var eps: Double { Double.ulpOfOne } }
+
+struct LibraryCase: CustomTestStringConvertible, Sendable {
+    let isa: ISA
+    let kind: SparseFixtures.Kind
+    var testDescription: String { "\(isa.rawValue)-\(kind.rawValue)" }
+    static var all: [LibraryCase] {
+        SparseFixtures.runnableISAs.flatMap { isa in SparseFixtures.Kind.allCases.map { LibraryCase(isa: isa, kind: $0) } }
+    }
+}
+
+@Suite("Generated sparse kernels against the Swift references")
+struct SparseKernelTests {
+    static let threadCounts = [1, 2, 64]
+
+    /// y from the library against the Double-accumulating reference, with a bound that
+    /// grows with the row length.
+    func checkSpmv<T: TestScalar>(_ a: CSRMatrix<T>, _ lib: KernelLibrary, alpha: T, beta: T, label: String) throws {
+        let x = (0..<Int(a.ncols)).map { T(Double(($0 * 37) % 101) / 50 - 1) }
+        let y0 = (0..<Int(a.nrows)).map { T(Double(($0 * 11) % 13) / 6 - 1) }
+        var ours = beta == 0 ? [T](repeating: .nan, count: y0.count) : y0
+        var ref = y0
+        try a.multiply(x, alpha: alpha, beta: beta, into: &ours, using: lib)
+        ReferenceKernels.spmv(a, alpha: alpha, x: x, beta: beta, y: &ref)
+        for r in 0..<Int(a.nrows) {
+            var absSum = 0.0
+            for p in Int(a.rowPtr[r])..<Int(a.rowPtr[r + 1]) { absSum += abs(Double(a.values![p]) * Double(x[Int(a.colIdx[p])])) }
+            let len = Double(a.rowPtr[r + 1] - a.rowPtr[r])
+            let bound = T.eps * (len + 4) * (abs(Double(alpha)) * absSum + abs(Double(beta) * Double(y0[r]))) + 1e-30
+            let err = abs(Double(ours[r]) - Double(ref[r]))
+            #expect(err <= bound, "\(label): row \(r): \(ours[r]) vs \(ref[r]) (bound \(bound))")
+            if !(err <= bound) { return }
+        }
+    }
+
+    func spmvAll<T: TestScalar>(_: T.Type, _ c: LibraryCase) throws {
+        let lib = try SparseFixtures.library(c.isa, c.kind)
+        try SparseFixtures.exclusive {
+            for threads in Self.threadCounts {
+                lib.setNumThreads(threads)
+                defer { lib.setNumThreads(0) }
+                for (name, a) in SparseFixtures.matrices(T.self) {
+                    for (alpha, beta) in [(T(1), T(0)), (T(-0.5), T(2)), (T(0), T(3)), (T(2), T(1))] {
+                        try checkSpmv(a, lib, alpha: alpha, beta: beta, label: "\(name) t\(threads) alpha \(alpha) beta \(beta)")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("SpMV f32 over every generator at 1, 2 and 64 threads", arguments: LibraryCase.all)
+    func spmvF32(_ c: LibraryCase) throws { try spmvAll(Float.self, c) }
+
+    @Test("SpMV f64 over every generator at 1, 2 and 64 threads", arguments: LibraryCase.all)
+    func spmvF64(_ c: LibraryCase) throws { try spmvAll(Double.self, c) }
+
+    func transposeAll<T: TestScalar>(_: T.Type, _ c: LibraryCase) throws {
+        let lib = try SparseFixtures.library(c.isa, c.kind)
+        try SparseFixtures.exclusive {
+            for threads in Self.threadCounts {
+                lib.setNumThreads(threads)
+                defer { lib.setNumThreads(0) }
+                for (name, a) in SparseFixtures.matrices(T.self) {
+                    let ref = ReferenceKernels.transpose(a)
+                    let ours = try a.transposed(using: lib)
+                    let same = ours == ref
+                    #expect(same, "\(name) at \(threads) threads")
+                    // Pattern only.
+                    let pattern = try CSRMatrix<T>(nrows: a.nrows, ncols: a.ncols, rowPtr: a.rowPtr, colIdx: a.colIdx, values: nil)
+                    let pt = try pattern.transposed(using: lib)
+                    let samePattern = pt.rowPtr == ref.rowPtr && pt.colIdx == ref.colIdx && pt.values == nil
+                    #expect(samePattern, "\(name) pattern at \(threads) threads")
+                    // Twice transposed: A with its rows sorted (stably).
+                    let back = try ours.transposed(using: lib)
+                    let sameBack = back.rowPtr == a.rowPtr && back == ReferenceKernels.transpose(ref)
+                    #expect(sameBack, "\(name) twice at \(threads) threads")
+                }
+            }
+        }
+    }
+
+    @Test("Transpose f32 (values and pattern) over every generator at 1, 2 and 64 threads", arguments: LibraryCase.all)
+    func transposeF32(_ c: LibraryCase) throws { try transposeAll(Float.self, c) }
+
+    @Test("Transpose f64 (values and pattern) over every generator at 1, 2 and 64 threads", arguments: LibraryCase.all)
+    func transposeF64(_ c: LibraryCase) throws { try transposeAll(Double.self, c) }
+
+    @Test("A 1 x 100,000,000 transpose (the MKL LP64 crash) is exact")
+    func hugeRowVector() throws {
+        let isa = SparseFixtures.runnableISAs.first!
+        let lib = try SparseFixtures.library(isa, .defaults)
+        let n = 100_000_000
+        let a = try CSRMatrix<Float>(nrows: 1, ncols: Int64(n), rowPtr: [0, Int64(n)],
+                                     colIdx: [Int64](unsafeUninitializedCapacity: n) { b, c in
+                                         for i in 0..<n { b[i] = Int64(i) }
+                                         c = n
+                                     },
+                                     values: [Float](unsafeUninitializedCapacity: n) { b, c in
+                                         for i in 0..<n { b[i] = Float(i & 1023) }
+                                         c = n
+                                     })
+        try SparseFixtures.exclusive {
+            for threads in [1, 64] {
+                lib.setNumThreads(threads)
+                defer { lib.setNumThreads(0) }
+                let t = try a.transposed(using: lib)
+                #expect(t.nrows == Int64(n) && t.ncols == 1 && t.nnz == Int64(n))
+                var bad = -1
+                t.rowPtr.withUnsafeBufferPointer { rp in
+                    t.colIdx.withUnsafeBufferPointer { ci in
+                        t.values!.withUnsafeBufferPointer { v in
+                            for i in 0..<n where rp[i] != Int64(i) || ci[i] != 0 || v[i] != Float(i & 1023) { bad = i; break }
+                        }
+                    }
+                }
+                #expect(bad == -1 && t.rowPtr[n] == Int64(n), "first wrong entry at \(bad), \(threads) threads")
+            }
+        }
+    }
+}
