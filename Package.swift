@@ -34,7 +34,7 @@ let package = Package(
         .testTarget(name: "KernelSpecTests", dependencies: ["KernelSpec"]),
         .testTarget(name: "MicroKernelsTests", dependencies: ["MicroKernels", "KernelSpec", "Tuner", "COpenBLAS"],
                     exclude: ["Harness"]),
-        .testTarget(name: "SparseCSRTests", dependencies: ["SparseCSR", "MicroKernels", "KernelSpec", "Tuner"]),
+        .testTarget(name: "SparseCSRTests", dependencies: ["SparseCSR", "MicroKernels", "KernelSpec", "Tuner"], exclude: ["Harness"]),
         .testTarget(name: "TunerTests", dependencies: ["Tuner", "KernelSpec", "MicroKernels"], exclude: ["Faulty"]),
     ]
 )

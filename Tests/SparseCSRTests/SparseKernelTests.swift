@@ -129,3 +129,24 @@ struct SparseKernelTests {
         }
     }
 }
+
+@Suite("Generated sparse kernels under AddressSanitizer and UBSan")
+struct SparseSanitizerTests {
+    static let harness = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/csr_harness.c")
+
+    @Test("SpMV and transpose run clean with exact-size arrays at 1, 2 and 64 threads", arguments: LibraryCase.all)
+    func sanitized(_ c: LibraryCase) throws {
+        let out = try SparseFixtures.cache.build(SparseFixtures.config(c.isa, c.kind))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-tests-\(getpid())/csr-asan-\(c.testDescription)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let exe = dir.appendingPathComponent("harness").path
+        let build = try runCommand(["gcc", "-std=gnu11", "-O1", "-g", "-fopenmp", "-fsanitize=address,undefined",
+                                    "-fno-sanitize-recover=all", "-I", out.directory.path, out.source.path,
+                                    Self.harness.path, "-o", exe, "-lm"])
+        #expect(build.status == 0, "\(build.output)")
+        let run = try runCommand([exe], environment: ["ASAN_OPTIONS": "detect_leaks=1"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains(" 0 failed"), "\(run.output)")
+        #expect(!run.output.contains("runtime error"), "\(run.output)")
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+import SparseCSR
+import Testing
+
+/// Bad arguments: the status each gets, and outputs left untouched.
+@Suite("Sparse kernels reject bad arguments without touching outputs")
+struct SparseArgumentTests {
+    let lib: KernelLibrary
+    init() throws { lib = try SparseFixtures.library(SparseFixtures.runnableISAs.first!, .defaults) }
+
+    // A valid 3 x 4 matrix.
+    let rp: [Int64] = [0, 2, 2, 4]
+    let ci: [Int64] = [0, 3, 1, 2]
+    let va: [Double] = [1, 2, 3, 4]
+
+    func spmv(_ nrows: Int64, _ ncols: Int64, _ rp: [Int64]?, _ ci: [Int64]?, _ va: [Double]?,
+              x: [Double]?, y: inout [Double], nullY: Bool = false) -> Int32 {
+        func ptr<T>(_ a: [T]?) -> UnsafePointer<T>? { a.map { UnsafePointer($0.withUnsafeBufferPointer { $0.baseAddress! }) } }
+        return withExtendedLifetime((rp, ci, va, x)) {
+            y.withUnsafeMutableBufferPointer { yp in
+                lib.dcsrSpmv(nrows, ncols, ptr(rp), ptr(ci), ptr(va), 1, ptr(x), 0, nullY ? nil : yp.baseAddress)
+            }
+        }
+    }
+
+    @Test("SpMV: each bad argument gets its status and y stays as it was")
+    func spmvBadArguments() {
+        let x: [Double] = [1, 1, 1, 1]
+        let sentinel: [Double] = [7, 7, 7]
+        let cases: [(String, Int64, Int64, [Int64]?, [Int64]?, [Double]?, [Double]?, Bool, Int32)] = [
+            ("negative nrows", -1, 4, rp, ci, va, x, false, 1),
+            ("negative ncols", 3, -4, rp, ci, va, x, false, 1),
+            ("NULL row_ptr", 3, 4, nil, ci, va, x, false, 1),
+            ("row_ptr[0] != 0", 3, 4, [1, 2, 2, 4], ci, va, x, false, 1),
+            ("negative nnz", 3, 4, [0, 2, 2, -4], ci, va, x, false, 1),
+            ("NULL col_idx", 3, 4, rp, nil, va, x, false, 1),
+            ("NULL val", 3, 4, rp, ci, nil, x, false, 1),
+            ("NULL x", 3, 4, rp, ci, va, nil, false, 1),
+            ("NULL y", 3, 4, rp, ci, va, x, true, 1),
+            ("entries but no columns", 3, 0, rp, ci, va, x, false, 1),
+            ("nrows + 1 overflows", Int64.max, 4, rp, ci, va, x, false, 2),
+            ("x bytes overflow", 3, Int64.max / 4, rp, ci, va, x, false, 2),
+        ]
+        for (name, m, n, r, c, v, xx, nullY, want) in cases {
+            var y = sentinel
+            let st = spmv(m, n, r, c, v, x: xx, y: &y, nullY: nullY)
+            #expect(st == want, "\(name): status \(st), expected \(want)")
+            #expect(y == sentinel, "\(name): y changed")
+        }
+        var y = sentinel
+        #expect(spmv(3, 4, rp, ci, va, x: x, y: &y) == 0 && y == [3, 0, 7])
+    }
+
+    @Test("Transpose: each bad argument gets its status and the outputs stay as they were")
+    func transposeBadArguments() {
+        func run(_ m: Int64, _ n: Int64, _ r: [Int64], _ v: [Double]?, tval: Bool, tcol: Bool = true) -> (Int32, Bool) {
+            var trp = [Int64](repeating: -9, count: 5), tci = [Int64](repeating: -9, count: 4), tva = [Double](repeating: -9, count: 4)
+            let st = r.withUnsafeBufferPointer { rpp in
+                ci.withUnsafeBufferPointer { cip in
+                    trp.withUnsafeMutableBufferPointer { a in
+                        tci.withUnsafeMutableBufferPointer { b in
+                            tva.withUnsafeMutableBufferPointer { c in
+                                (v ?? []).withUnsafeBufferPointer { vp in
+                                    lib.dcsrTranspose(m, n, rpp.baseAddress, cip.baseAddress, v == nil ? nil : vp.baseAddress,
+                                                      a.baseAddress, tcol ? b.baseAddress : nil, tval ? c.baseAddress : nil)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let untouched = trp.allSatisfy { $0 == -9 } && tci.allSatisfy { $0 == -9 } && tva.allSatisfy { $0 == -9 }
+            return (st, untouched)
+        }
+        let cases: [(String, Int64, Int64, [Int64], [Double]?, Bool, Bool, Int32)] = [
+            ("negative nrows", -3, 4, rp, va, true, true, 1),
+            ("row_ptr[0] != 0", 3, 4, [2, 2, 2, 4], va, true, true, 1),
+            ("val without t_val", 3, 4, rp, va, false, true, 1),
+            ("t_val without val", 3, 4, rp, nil, true, true, 1),
+            ("NULL t_col_idx", 3, 4, rp, va, true, false, 1),
+            ("ncols + 1 overflows", 3, Int64.max, rp, va, true, true, 2),
+        ]
+        for (name, m, n, r, v, tval, tcol, want) in cases {
+            let (st, untouched) = run(m, n, r, v, tval: tval, tcol: tcol)
+            #expect(st == want, "\(name): status \(st), expected \(want)")
+            #expect(untouched, "\(name): an output changed")
+        }
+        #expect(run(3, 4, rp, va, tval: true).0 == 0)
+    }
+
+    @Test("bt_csr_check names the first bad position")
+    func structureCheck() {
+        #expect(libraryCSRCheck(nrows: 3, ncols: 4, rowPtr: rp, colIdx: ci, using: lib) == nil)
+        let badColumn = libraryCSRCheck(nrows: 3, ncols: 4, rowPtr: rp, colIdx: [0, 3, 4, 2], using: lib)
+        #expect(badColumn?.status == 1 && badColumn?.position == 2)
+        let negativeColumn = libraryCSRCheck(nrows: 3, ncols: 4, rowPtr: rp, colIdx: [0, 3, 1, -1], using: lib)
+        #expect(negativeColumn?.status == 1 && negativeColumn?.position == 3)
+        let firstPointer = libraryCSRCheck(nrows: 3, ncols: 4, rowPtr: [1, 2, 2, 4], colIdx: ci, using: lib)
+        #expect(firstPointer?.status == 1 && firstPointer?.position == -1)
+        let decreasing = libraryCSRCheck(nrows: 3, ncols: 4, rowPtr: [0, 2, 1, 4], colIdx: ci, using: lib)
+        #expect(decreasing?.status == 1 && decreasing?.position == -3) // row_ptr[2] < row_ptr[1]
+        #expect(libraryCSRCheck(nrows: Int64.max, ncols: 4, rowPtr: rp, colIdx: ci, using: lib)?.status == 2)
+        // The same verdicts as the Swift validation.
+        #expect(throws: CSRError.columnOutOfRange(row: 1, position: 2, column: 4, ncols: 4)) {
+            try CSRMatrix<Double>(nrows: 3, ncols: 4, rowPtr: [0, 2, 4, 4], colIdx: [0, 3, 4, 2], values: nil)
+        }
+    }
+}
