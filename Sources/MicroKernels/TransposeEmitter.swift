@@ -230,6 +230,35 @@ struct TransposeEmitter {
                 return g->status;
             }
 
+            /* One row with ascending columns: A^T is one column. t_row_ptr[j] counts the entries
+               with column < j, t_col_idx is all zeros and t_val is val: no sort at all. Threads
+               take equal ranges of columns. */
+            static void bt_\(l)_tr_row_work(\(ctx) *g, int tid, int nth)
+            {
+                const int64_t *restrict ci = g->ci;
+                const int64_t c0 = bt_share(g->ncols, tid, nth), c1 = bt_share(g->ncols, tid + 1, nth);
+                int64_t lo = 0, hi = g->nnz;
+                while (lo < hi) { const int64_t mid = lo + (hi - lo) / 2; if (ci[mid] < c0) lo = mid + 1; else hi = mid; }
+                const int64_t p0 = lo;
+                int64_t p = p0;
+                int64_t *restrict trp = g->trp;
+                for (int64_t j = c0; j < c1; j++) {
+                    trp[j] = p;
+                    while (p < g->nnz && ci[p] == j) p++;
+                }
+                memset(g->tci + p0, 0, (size_t)(p - p0) * sizeof(int64_t));
+                if (g->va) memcpy(g->tva + p0, g->va + p0, (size_t)(p - p0) * sizeof(\(t)));
+                if (tid == nth - 1) trp[g->ncols] = g->nnz;
+            }
+
+            static void bt_\(l)_tr_sorted_work(\(ctx) *g, int tid, int nth)
+            {
+                const int64_t p0 = bt_share(g->nnz, tid, nth), p1 = bt_share(g->nnz, tid + 1, nth);
+                int ok = 1;
+                for (int64_t p = p0 > 0 ? p0 : 1; p < p1; p++) ok &= g->ci[p - 1] <= g->ci[p];
+                if (!ok) __atomic_store_n(&g->status, 1, __ATOMIC_RELAXED);
+            }
+
             /* algorithm: 0 auto, 1 histogram, 2 radix (TransposeAlgorithm). */
             static int bt_\(l)_transpose_run(\(ctx) *g, int tuned, int algorithm, int bits, int64_t budget)
             {
@@ -239,6 +268,14 @@ struct TransposeEmitter {
                 const double out_bytes = (double)g->ncols * 8.0 + (double)g->nnz * (8.0 + (g->va ? sizeof(\(t)) : 0));
                 g->limit = budget > out_bytes / 4 ? budget : (int64_t)(out_bytes / 4);
                 const int hist_fits = (double)(nth - 1) * (double)g->ncols * 8.0 <= (double)budget;
+                if (g->nrows == 1) {
+                    g->status = 0;
+                    BT_\(l.uppercased())_PARALLEL(nth, bt_\(l)_tr_sorted_work, g);
+                    if (g->status == 0) {
+                        BT_\(l.uppercased())_PARALLEL(nth, bt_\(l)_tr_row_work, g);
+                        return BT_OK;
+                    }
+                }
                 int radix = algorithm == 2 || (algorithm == 0 && g->ncols > 16384 && g->nnz > 65536);
                 if (algorithm == 0 && !radix && !hist_fits && nth > 1) radix = 1;
                 if (radix) {

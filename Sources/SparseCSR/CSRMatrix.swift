@@ -112,3 +112,19 @@ public struct CSRMatrix<T: CSRScalar>: Sendable, Equatable {
     /// The smallest index width (32 or 64 bits) that holds every row pointer and column index.
     public var indexBitsNeeded: Int { (nnz <= Int64(Int32.max) && ncols <= Int64(Int32.max) && nrows <= Int64(Int32.max)) ? 32 : 64 }
 }
+
+extension CSRMatrix {
+    /// The same structure with values converted to `U`.
+    public func converted<U: CSRScalar>(to _: U.Type) -> CSRMatrix<U> {
+        CSRMatrix<U>(trusted: nrows, ncols, rowPtr, colIdx, values.map { $0.map { U($0) } }, sorted: sortedRows, unique: uniqueRows)
+    }
+
+    /// The 1 x n matrix holding every column once, value f(j) at column j (built without a
+    /// per-entry check: the structure is valid by construction).
+    public static func fullRow(_ n: Int64, value: (Int64) -> T) -> CSRMatrix<T> {
+        let count = Int(n)
+        let ci = [Int64](unsafeUninitializedCapacity: count) { b, c in for i in 0..<count { b[i] = Int64(i) }; c = count }
+        let va = [T](unsafeUninitializedCapacity: count) { b, c in for i in 0..<count { b[i] = value(Int64(i)) }; c = count }
+        return CSRMatrix(trusted: 1, n, [0, n], ci, va, sorted: true, unique: true)
+    }
+}

@@ -6,6 +6,7 @@ public struct KernelStatusError: Error, CustomStringConvertible, Equatable {
     public let status: Int32
     public let message: String
     public var description: String { "\(function) returned \(status): \(message)" }
+    public init(function: String, status: Int32, message: String) { self.function = function; self.status = status; self.message = message }
 }
 
 extension CSRMatrix {

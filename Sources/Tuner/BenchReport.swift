@@ -95,7 +95,7 @@ public struct BenchReport: Codable, Sendable {
     /// GFLOPS against size for the square shapes, ours and OpenBLAS, with the peak line:
     /// one panel per dtype and thread count. Nil when gnuplot is not installed.
     func plot(into dir: URL) throws -> URL? {
-        guard let gnuplot = ["/usr/bin/gnuplot", "/usr/local/bin/gnuplot"].first(where: FileManager.default.isExecutableFile) else { return nil }
+        guard let gnuplot = Gnuplot.path else { return nil }
         let squares = rows.filter { $0.shape.m == $0.shape.n && $0.shape.n == $0.shape.k }
         let panels = Array(Set(squares.map { "\($0.dtype.rawValue)-\($0.threads)" })).sorted()
         guard !panels.isEmpty else { return nil }
@@ -129,17 +129,27 @@ public struct BenchReport: Codable, Sendable {
                 """
         }
         script += "unset multiplot\n"
+        guard let png = Gnuplot.render(script, in: work, gnuplot: gnuplot) else { return nil }
+        let out = dir.appendingPathComponent("bench-gemm.png")
+        try AtomicFile.write(png, to: out)
+        return out
+    }
+}
+
+/// Runs gnuplot scripts that write `plot.png` in a work folder.
+enum Gnuplot {
+    static var path: String? { ["/usr/bin/gnuplot", "/usr/local/bin/gnuplot"].first(where: FileManager.default.isExecutableFile) }
+
+    /// Runs `script` (which must write `<work>/plot.png`); the PNG, or nil on failure.
+    static func render(_ script: String, in work: URL, gnuplot: String) -> Data? {
         let scriptURL = work.appendingPathComponent("plot.gp")
-        try script.write(to: scriptURL, atomically: true, encoding: .utf8)
+        guard (try? script.write(to: scriptURL, atomically: true, encoding: .utf8)) != nil else { return nil }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: gnuplot)
         p.arguments = [scriptURL.path]
         p.standardError = FileHandle.nullDevice
-        try p.run()
+        guard (try? p.run()) != nil else { return nil }
         p.waitUntilExit()
-        guard p.terminationStatus == 0, let png = FileManager.default.contents(atPath: work.appendingPathComponent("plot.png").path) else { return nil }
-        let out = dir.appendingPathComponent("bench-gemm.png")
-        try AtomicFile.write(png, to: out)
-        return out
+        return p.terminationStatus == 0 ? FileManager.default.contents(atPath: work.appendingPathComponent("plot.png").path) : nil
     }
 }

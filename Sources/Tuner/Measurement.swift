@@ -53,19 +53,28 @@ public struct InterleavedTimer: Sendable {
 
     /// Times `a` and `b`; returns their per-call statistics.
     public func compare(_ a: () -> Void, _ b: () -> Void) -> (a: TimingStats, b: TimingStats) {
-        let ra = repetitions(a), rb = repetitions(b)
-        var ta: [Double] = [], tb: [Double] = []
-        func sample(_ f: () -> Void, _ reps: Int) -> Double {
+        withoutActuallyEscaping(a) { a in
+            withoutActuallyEscaping(b) { b in
+                let s = compareAll([a, b])
+                return (s[0], s[1])
+            }
+        }
+    }
+
+    /// Times several operations round-robin (A B C A B C ...); per-call statistics of each.
+    public func compareAll(_ ops: [() -> Void]) -> [TimingStats] {
+        let reps = ops.map { repetitions($0) }
+        var times = [[Double]](repeating: [], count: ops.count)
+        func sample(_ f: () -> Void, _ n: Int) -> Double {
             let t0 = monotonicSeconds()
-            for _ in 0..<reps { f() }
-            return (monotonicSeconds() - t0) / Double(reps)
+            for _ in 0..<n { f() }
+            return (monotonicSeconds() - t0) / Double(n)
         }
-        while ta.count < maxSamples {
-            ta.append(sample(a, ra))
-            tb.append(sample(b, rb))
-            if ta.count >= samples && TimingStats(ta).spread <= targetSpread && TimingStats(tb).spread <= targetSpread { break }
+        while times[0].count < maxSamples {
+            for i in ops.indices { times[i].append(sample(ops[i], reps[i])) }
+            if times[0].count >= samples && times.allSatisfy({ TimingStats($0).spread <= targetSpread }) { break }
         }
-        return (TimingStats(ta), TimingStats(tb))
+        return times.map { TimingStats($0) }
     }
 
     /// Times `a` alone.

@@ -8,6 +8,7 @@ public struct PeakProbe {
     let isa: ISA
     let f32: ProbeFn
     let f64: ProbeFn
+    let bandwidthFn: @convention(c) (Int64, Int32, Int32, Int32) -> Double
 
     /// Builds (or reuses) the probe for `isa` and loads it.
     public init(isa: ISA, cache: LibraryCache = LibraryCache()) throws {
@@ -25,11 +26,19 @@ public struct PeakProbe {
             try AtomicFile.replace(lib, with: tmp)
         }
         guard let h = dlopen(lib.path, RTLD_NOW | RTLD_LOCAL),
-              let p32 = dlsym(h, "bt_probe_fma_f32"), let p64 = dlsym(h, "bt_probe_fma_f64") else {
+              let p32 = dlsym(h, "bt_probe_fma_f32"), let p64 = dlsym(h, "bt_probe_fma_f64"),
+              let bw = dlsym(h, "bt_probe_bandwidth") else {
             throw KernelLibrary.LoadError(path: lib.path, reason: "cannot load the FMA probe")
         }
         f32 = unsafeBitCast(p32, to: ProbeFn.self)
         f64 = unsafeBitCast(p64, to: ProbeFn.self)
+        bandwidthFn = unsafeBitCast(bw, to: (@convention(c) (Int64, Int32, Int32, Int32) -> Double).self)
+    }
+
+    /// Memory bandwidth in GB/s on `threads` threads over 1 GiB arrays (median of 7
+    /// passes): `read` sums two arrays, else the STREAM triad (3 arrays counted).
+    public func bandwidth(read: Bool = true, threads: Int = 1) -> Double {
+        bandwidthFn(1 << 30, Int32(threads), 7, read ? 0 : 1)
     }
 
     /// Peak GFLOPS of `dtype` FMAs on `threads` threads (median of several runs).

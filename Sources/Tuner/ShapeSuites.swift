@@ -1,4 +1,5 @@
 import KernelSpec
+import SparseCSR
 
 /// The problems each shape class is tuned and benchmarked on (column-major, no transposes).
 public enum ShapeSuites {
@@ -28,4 +29,15 @@ public enum ShapeSuites {
 
     /// The classes a search tunes, in the order it tunes them.
     public static let tunedClasses: [ShapeClass] = [.large, .small, .skinnyM, .skinnyN, .smallK, .tallSkinny]
+}
+
+/// The matrices the sparse benchmarks and searches use by default.
+public enum SparseSuites {
+    /// Benchmark matrices per operation: a bandwidth-bound stencil, uniform random and
+    /// power-law graphs; the transpose adds the 1 x 100M row of the MKL LP64 crash.
+    public static func bench(_ op: SparseOp) -> [MatrixSource] {
+        let common = [MatrixSource(kind: .stencil3d, args: [160]), MatrixSource(kind: .uniform, args: [1_000_000, 1_000_000, 16]),
+                      MatrixSource(kind: .rmat, args: [20])]
+        return op == .spmv ? common : common + [MatrixSource(kind: .row, args: [100_000_000])]
+    }
 }

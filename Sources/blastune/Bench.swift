@@ -2,16 +2,18 @@ import ArgumentParser
 import Foundation
 import KernelSpec
 import MicroKernels
+import SparseCSR
 import Tuner
 
 /// The operations `bench` and `search` know.
 enum Op: String, ExpressibleByArgument, CaseIterable {
-    case gemm
+    case gemm, spmv, transpose
+    var sparse: SparseOp? { SparseOp(rawValue: rawValue) }
 }
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the generated kernels against OpenBLAS in the same process, interleaved.")
+        abstract: "Time the generated kernels against their peers (OpenBLAS; CSparse, MKL, scipy for sparse) in the same process, interleaved.")
 
     @Option(help: "Operation: \(Op.allCases.map(\.rawValue).joined(separator: ", ")).")
     var op: Op
@@ -24,6 +26,15 @@ struct Bench: ParsableCommand {
     @Option(help: "Sizes: n for n x n x n, or MxNxK; comma-separated. Without it: every shape class's benchmark shapes, with a report in Results/.")
     var sizes: String?
 
+    @Option(help: "Sparse: a generated matrix KIND:ARGS (uniform:MxNxK, rmat:SCALE, stencil2d:N, stencil3d:N, hugerow:MxNxH, blocks:CxS, row:N, hypersparse:NxC, column:NxC); repeatable. Without it or --matrix: the default suite, with a report in Results/.")
+    var gen: [String] = []
+
+    @Option(help: "Sparse: a Matrix Market file; repeatable.")
+    var matrix: [String] = []
+
+    @Flag(help: "Sparse: skip the scipy peer.")
+    var noScipy = false
+
     @Option(help: "Where the class report goes (default: Results/<fingerprint>/).")
     var out: String?
 
@@ -34,6 +45,8 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         if let threads { _ = try parseIntList(threads, name: "threads") }
+        for g in gen { _ = try MatrixSource(parsing: g) }
+        if op == .gemm && !(gen.isEmpty && matrix.isEmpty) { throw ValidationError("--gen and --matrix are for --op spmv or transpose") }
         if let sizes { _ = try Self.parseShapes(sizes) }
     }
 
@@ -63,8 +76,8 @@ struct Bench: ParsableCommand {
         }
     }
 
-    func run() throws {
-        let machine = MachineProfile.current()
+    /// The library to time: --lib, else the configuration the options select, built.
+    func loadLibrary(machine: MachineProfile) throws -> (dir: URL, config: KernelsConfig, loaded: KernelLibrary) {
         let libDir: URL
         let config: KernelsConfig
         if let lib {
@@ -78,8 +91,14 @@ struct Bench: ParsableCommand {
             config = try library.resolve(machine: machine)
             libDir = try LibraryCache().build(config).directory
         }
+        return (libDir, config, try KernelLibrary(path: libDir.appendingPathComponent("libkernels.so").path))
+    }
+
+    func run() throws {
+        let machine = MachineProfile.current()
+        if let sparse = op.sparse { return try runSparse(sparse, machine: machine) }
+        let (libDir, config, loaded) = try loadLibrary(machine: machine)
         let isa = config.library.isa
-        let loaded = try KernelLibrary(path: libDir.appendingPathComponent("libkernels.so").path)
         let probe = try PeakProbe(isa: isa)
         let dtypes = self.dtypes.selected
         let threadCounts = try threads.map { try parseIntList($0, name: "threads") } ?? (sizes == nil ? Array(Set([1, machine.cores])).sorted() : [1])

@@ -4,9 +4,9 @@ import KernelSpec
 import Tuner
 
 struct Machine: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Show this machine's profile, fingerprint and measured FMA peak.")
+    static let configuration = CommandConfiguration(abstract: "Show this machine's profile, fingerprint, measured FMA peak and memory bandwidth.")
 
-    @Flag(help: "Skip measuring the FMA peak.")
+    @Flag(help: "Skip measuring the FMA peak and the bandwidth.")
     var noPeak = false
 
     func run() throws {
@@ -20,6 +20,10 @@ struct Machine: ParsableCommand {
         for d in DType.allCases {
             let peaks = Set([1, m.cores]).sorted().map { "\(fmt(probe.gflops(d, threads: $0))) GFLOPS on \($0) thread(s)" }
             print("\(d.rawValue) peak     \(peaks.joined(separator: ", "))")
+        }
+        for read in [true, false] {
+            let bw = Set([1, m.cores]).sorted().map { "\(fmt(probe.bandwidth(read: read, threads: $0))) GB/s on \($0) thread(s)" }
+            print("\(read ? "read " : "triad") bw     \(bw.joined(separator: ", "))")
         }
     }
 }

@@ -1,0 +1,230 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+import SparseCSR
+
+/// The sparse operations blastune generates.
+public enum SparseOp: String, Codable, CaseIterable, Sendable {
+    case spmv, transpose
+}
+
+/// One peer's timing of a sparse benchmark.
+public struct PeerTiming: Codable, Hashable, Sendable {
+    public var seconds: Double
+    public var spread: Double
+    public var gbps: Double
+    /// Peer time over ours (> 1: we are faster).
+    public var ratio: Double
+    /// How it was measured, when it differs from ours (for example in another process).
+    public var note: String?
+}
+
+/// One sparse benchmark: our kernel and the peers on one matrix, dtype and thread count.
+public struct SparseBenchRow: Codable, Sendable {
+    public var op: SparseOp
+    public var matrix: String
+    public var matrixClass: SparseClass
+    public var dtype: DType
+    public var threads: Int
+    public var nrows: Int64
+    public var ncols: Int64
+    public var nnz: Int64
+    /// Minimum bytes one call moves (see ``SparseBench/minimumBytes(op:nrows:ncols:nnz:dtype:)``).
+    public var bytes: Double
+    public var ours: TimingStats
+    public var oursGBps: Double
+    /// Our GB/s over the measured read bandwidth at this thread count.
+    public var fractionOfBandwidth: Double
+    /// Transpose only: ours with the output allocated and freed in every call, as the
+    /// peers do (their times include it); ratios to the peers use this.
+    public var oursFreshOutput: TimingStats?
+    /// Transpose only: peak extra memory of one call beyond its inputs and outputs.
+    public var extraBytes: Int64?
+    public var outputBytes: Int64?
+    public var peers: [String: PeerTiming]
+}
+
+/// Times a library's sparse kernels against the peers installed here, interleaved in one
+/// process (scipy, when present, in a python3 process of its own).
+public struct SparseBench {
+    public let library: KernelLibrary
+    public let peers: SparsePeers?
+    public var timer: InterleavedTimer
+    /// Measured read bandwidth (GB/s) by thread count.
+    public var bandwidth: [Int: Double]
+    public var useScipy: Bool
+
+    public init(library: KernelLibrary, peers: SparsePeers?, bandwidth: [Int: Double], useScipy: Bool = true,
+                timer: InterleavedTimer = InterleavedTimer(sampleSeconds: 0.1, samples: 5, maxSamples: 11, targetSpread: 0.05)) {
+        self.library = library; self.peers = peers; self.bandwidth = bandwidth; self.useScipy = useScipy; self.timer = timer
+    }
+
+    /// Bytes a call must move at least: SpMV reads the values, column indices, row pointers
+    /// and x once and writes y (beta = 0); transpose reads A and writes A^T.
+    public static func minimumBytes(op: SparseOp, nrows: Int64, ncols: Int64, nnz: Int64, dtype: DType) -> Double {
+        let v = Double(dtype.size), nz = Double(nnz), m = Double(nrows), n = Double(ncols)
+        switch op {
+        case .spmv: return nz * (8 + v) + (m + 1) * 8 + m * v + n * v
+        case .transpose: return 2 * nz * (8 + v) + (m + 1) * 8 + (n + 1) * 8
+        }
+    }
+
+    public func run<T: CSRScalar>(_ op: SparseOp, _ a: CSRMatrix<T>, name: String, threads: Int) throws -> SparseBenchRow {
+        let dtype: DType = T.self == Float.self ? .f32 : .f64
+        library.setNumThreads(threads)
+        peers?.setMKLThreads(threads)
+        defer { library.setNumThreads(0) }
+        let bytes = Self.minimumBytes(op: op, nrows: a.nrows, ncols: a.ncols, nnz: a.nnz, dtype: dtype)
+        let va = a.values ?? [T](repeating: 1, count: a.colIdx.count)
+        var row = SparseBenchRow(op: op, matrix: name, matrixClass: SparseClass.of(nrows: a.nrows, ncols: a.ncols, nnz: a.nnz),
+                                 dtype: dtype, threads: threads, nrows: a.nrows, ncols: a.ncols, nnz: a.nnz, bytes: bytes,
+                                 ours: TimingStats([0]), oursGBps: 0, fractionOfBandwidth: 0, peers: [:])
+        var names: [String] = [], ops: [() -> Void] = []
+        var cleanup: [() -> Void] = []
+        defer { cleanup.forEach { $0() } }
+        try a.rowPtr.withUnsafeBufferPointer { rp in
+            try a.colIdx.withUnsafeBufferPointer { ci in
+                try va.withUnsafeBufferPointer { vp in
+                    let (m, n) = (a.nrows, a.ncols)
+                    let rpp = rp.baseAddress, cip = ci.baseAddress
+                    let vraw = UnsafeRawPointer(vp.baseAddress)
+                    let vd = vraw?.assumingMemoryBound(to: Double.self), vf = vraw?.assumingMemoryBound(to: Float.self)
+                    let lib = library
+                    switch op {
+                    case .spmv:
+                        let x = UnsafeMutableRawPointer.allocate(byteCount: Int(max(n, 1)) * 8, alignment: 64)
+                        let y = UnsafeMutableRawPointer.allocate(byteCount: Int(max(m, 1)) * 8, alignment: 64)
+                        cleanup.append { x.deallocate(); y.deallocate() }
+                        for j in 0..<Int(n) { dtype == .f32 ? x.storeBytes(of: Float(j % 7) - 3, toByteOffset: j * 4, as: Float.self)
+                                                            : x.storeBytes(of: Double(j % 7) - 3, toByteOffset: j * 8, as: Double.self) }
+                        let (xf, xd) = (UnsafePointer(x.assumingMemoryBound(to: Float.self)), UnsafePointer(x.assumingMemoryBound(to: Double.self)))
+                        let (yf, yd) = (y.assumingMemoryBound(to: Float.self), y.assumingMemoryBound(to: Double.self))
+                        var status: Int32 = 0
+                        names.append("ours")
+                        ops.append(dtype == .f32 ? { status |= lib.scsrSpmv(m, n, rpp, cip, vf, 1, xf, 0, yf) }
+                                                 : { status |= lib.dcsrSpmv(m, n, rpp, cip, vd, 1, xd, 0, yd) })
+                        ops[0]()
+                        guard status == 0 else { throw KernelStatusError(function: "csr_spmv", status: status, message: lib.strerror(status)) }
+                        if let p = peers, p.mklPath != nil, let h = p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 1) {
+                            let y2 = UnsafeMutableRawPointer.allocate(byteCount: Int(max(m, 1)) * 8, alignment: 64)
+                            cleanup.append { p.mklDestroy(h); y2.deallocate() }
+                            names.append("MKL")
+                            ops.append { _ = p.mklMv(h, dtype == .f64 ? 1 : 0, 1, UnsafeRawPointer(x), 0, y2) }
+                        }
+                        if let p = peers, p.csparsePath != nil, dtype == .f64, threads == 1, let csc = p.csCsc(m, n, rpp, cip, vd) {
+                            let y2 = UnsafeMutablePointer<Double>.allocate(capacity: Int(max(m, 1)))
+                            y2.initialize(repeating: 0, count: Int(max(m, 1)))
+                            cleanup.append { p.csFree(csc); y2.deallocate() }
+                            names.append("CSparse")
+                            ops.append { _ = p.csGaxpy(csc, xd, y2) }
+                        }
+                    case .transpose:
+                        let nz = Int(a.nnz), vs = Int(dtype.size)
+                        let trp = UnsafeMutablePointer<Int64>.allocate(capacity: Int(n) + 1)
+                        let tci = UnsafeMutablePointer<Int64>.allocate(capacity: max(nz, 1))
+                        let tv = UnsafeMutableRawPointer.allocate(byteCount: max(nz, 1) * vs, alignment: 64)
+                        trp.initialize(repeating: 0, count: Int(n) + 1); tci.initialize(repeating: 0, count: max(nz, 1))
+                        memset(tv, 0, max(nz, 1) * vs)
+                        cleanup.append { trp.deallocate(); tci.deallocate(); tv.deallocate() }
+                        var status: Int32 = 0
+                        let call: (UnsafeMutablePointer<Int64>, UnsafeMutablePointer<Int64>, UnsafeMutableRawPointer) -> Int32 = dtype == .f32
+                            ? { lib.scsrTranspose(m, n, rpp, cip, vf, $0, $1, $2.assumingMemoryBound(to: Float.self)) }
+                            : { lib.dcsrTranspose(m, n, rpp, cip, vd, $0, $1, $2.assumingMemoryBound(to: Double.self)) }
+                        names.append("ours")
+                        ops.append { status |= call(trp, tci, tv) }
+                        row.extraBytes = Self.extraMemory { ops[0]() }
+                        row.outputBytes = Int64(n + 1) * 8 + Int64(nz) * Int64(8 + vs)
+                        guard status == 0 else { throw KernelStatusError(function: "csr_transpose", status: status, message: lib.strerror(status)) }
+                        names.append("ours, fresh output")
+                        ops.append {
+                            let (r2, c2, v2) = (malloc((Int(n) + 1) * 8)!, malloc(max(nz, 1) * 8)!, malloc(max(nz, 1) * vs)!)
+                            status |= call(r2.assumingMemoryBound(to: Int64.self), c2.assumingMemoryBound(to: Int64.self), v2)
+                            free(r2); free(c2); free(v2)
+                        }
+                        if let p = peers, p.mklPath != nil, let h = p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 0) {
+                            cleanup.append { p.mklDestroy(h) }
+                            names.append("MKL")
+                            ops.append { _ = p.mklTranspose(h) }
+                        }
+                        if let p = peers, p.csparsePath != nil, dtype == .f64, threads == 1 {
+                            names.append("CSparse")
+                            ops.append { _ = p.csTranspose(m, n, rpp, cip, vd, 1) }
+                        }
+                    }
+                }
+            }
+        }
+        let stats = timer.compareAll(ops)
+        row.ours = stats[0]
+        row.oursGBps = bytes / stats[0].median / 1e9
+        row.fractionOfBandwidth = row.oursGBps / (bandwidth[threads] ?? .infinity)
+        let base: Double
+        if op == .transpose { row.oursFreshOutput = stats[1]; base = stats[1].median } else { base = stats[0].median }
+        for (i, name) in names.enumerated() where name != "ours" && !name.hasPrefix("ours,") {
+            row.peers[name] = PeerTiming(seconds: stats[i].median, spread: stats[i].spread, gbps: bytes / stats[i].median / 1e9,
+                                         ratio: stats[i].median / base, note: name == "CSparse" && op == .spmv ? "cs_dl_gaxpy on the CSC form" : nil)
+        }
+        if useScipy, threads == 1, let s = try? ScipyPeer.time(op, a) {
+            row.peers["scipy"] = PeerTiming(seconds: s.median, spread: s.spread, gbps: bytes / s.median / 1e9, ratio: s.median / base,
+                                            note: "python3 process of its own, not interleaved; its index width as scipy chooses")
+        }
+        return row
+    }
+
+    /// Peak resident memory `body` adds beyond what is resident before it (Linux:
+    /// VmHWM after resetting it through /proc/self/clear_refs); nil where unsupported.
+    static func extraMemory(_ body: () -> Void) -> Int64? {
+        func status(_ key: String) -> Int64? {
+            guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+            for line in s.split(separator: "\n") where line.hasPrefix(key) {
+                return Int64(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "").map { $0 * 1024 }
+            }
+            return nil
+        }
+        guard (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil,
+              let before = status("VmRSS:") else { body(); return nil }
+        body()
+        guard let peak = status("VmHWM:") else { return nil }
+        return max(0, peak - before)
+    }
+}
+
+/// scipy.sparse timed in a python3 process on the same arrays (written to a temporary folder).
+enum ScipyPeer {
+    static let script = """
+        import json, sys, time
+        import numpy as np
+        import scipy.sparse as sp
+        d, m, n, dt, op = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
+        rp = np.fromfile(d + "/rp", dtype=np.int64); ci = np.fromfile(d + "/ci", dtype=np.int64)
+        va = np.fromfile(d + "/va", dtype=np.float32 if dt == "f32" else np.float64)
+        a = sp.csr_matrix((va, ci, rp), shape=(m, n))
+        x = np.ones(n, dtype=va.dtype)
+        f = (lambda: a @ x) if op == "spmv" else (lambda: a.tocsc())
+        f()
+        reps, t0 = 1, time.perf_counter(); f(); one = time.perf_counter() - t0
+        reps = max(1, int(0.1 / max(one, 1e-9)))
+        ts = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            for _ in range(reps): f()
+            ts.append((time.perf_counter() - t0) / reps)
+        print(json.dumps({"times": ts, "index": str(a.indices.dtype)}))
+        """
+
+    static func time<T: CSRScalar>(_ op: SparseOp, _ a: CSRMatrix<T>) throws -> TimingStats? {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-scipy-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try a.rowPtr.withUnsafeBytes { try Data($0).write(to: dir.appendingPathComponent("rp")) }
+        try a.colIdx.withUnsafeBytes { try Data($0).write(to: dir.appendingPathComponent("ci")) }
+        try (a.values ?? [T](repeating: 1, count: a.colIdx.count)).withUnsafeBytes { try Data($0).write(to: dir.appendingPathComponent("va")) }
+        let py = dir.appendingPathComponent("peer.py")
+        try script.write(to: py, atomically: true, encoding: .utf8)
+        let r = try runCommand(["python3", py.path, dir.path, "\(a.nrows)", "\(a.ncols)", T.self == Float.self ? "f32" : "f64", op.rawValue])
+        guard r.status == 0, let line = r.output.split(separator: "\n").last,
+              let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let times = obj["times"] as? [Double] else { return nil }
+        return TimingStats(times)
+    }
+}

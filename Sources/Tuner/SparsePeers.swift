@@ -1,0 +1,202 @@
+import Foundation
+import MicroKernels
+
+/// The sparse libraries blastune is compared with, when installed: SuiteSparse CSparse
+/// (`libcxsparse`, its 64-bit `cs_dl_*` functions) and MKL (`libmkl_rt`, ILP64 interface).
+/// They are reached through a small C shim built once into the library cache (MKL passes
+/// structs by value, which Swift cannot call directly); the shim `dlopen`s each library.
+public final class SparsePeers: @unchecked Sendable {
+    public let csparsePath: String?
+    public let mklPath: String?
+    private let handle: UnsafeMutableRawPointer
+
+    typealias CsTranspose = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafePointer<Double>?, Int32) -> Int32
+    typealias CsCsc = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafePointer<Double>?) -> OpaquePointer?
+    typealias CsGaxpy = @convention(c) (OpaquePointer?, UnsafePointer<Double>?, UnsafeMutablePointer<Double>?) -> Int32
+    typealias MklCreate = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafeRawPointer?, Int32, Int32) -> OpaquePointer?
+    typealias MklMv = @convention(c) (OpaquePointer?, Int32, Double, UnsafeRawPointer?, Double, UnsafeMutableRawPointer?) -> Int32
+    typealias MklTranspose = @convention(c) (OpaquePointer?) -> Int32
+    typealias Destroy = @convention(c) (OpaquePointer?) -> Void
+
+    let csTranspose: CsTranspose
+    let csCsc: CsCsc
+    let csGaxpy: CsGaxpy
+    let csFree: Destroy
+    let mklCreate: MklCreate
+    let mklMv: MklMv
+    let mklTranspose: MklTranspose
+    let mklDestroy: Destroy
+    let mklThreads: @convention(c) (Int32) -> Void
+
+    /// Builds (or reuses) the shim and opens whichever peers are installed.
+    public init(cache: LibraryCache = LibraryCache()) throws {
+        let dir = cache.root.appendingPathComponent("peers-" + stableHash([Self.shim, cache.builder.toolchain.cc]))
+        let lib = dir.appendingPathComponent("libbtpeers.so")
+        if !FileManager.default.fileExists(atPath: lib.path) {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            let src = dir.appendingPathComponent("peers.c")
+            try Data(Self.shim.utf8).write(to: src)
+            let tmp = dir.appendingPathComponent("libbtpeers.so.tmp-\(getpid())")
+            try cache.builder.toolchain.buildSharedLibrary(sources: [src], output: tmp, openMP: false, extraFlags: ["-O2"])
+            try AtomicFile.replace(lib, with: tmp)
+        }
+        guard let h = dlopen(lib.path, RTLD_NOW | RTLD_LOCAL) else {
+            throw KernelLibrary.LoadError(path: lib.path, reason: dlerror().map { String(cString: $0) } ?? "dlopen failed")
+        }
+        handle = h
+        func sym<T>(_ name: String, _: T.Type) throws -> T {
+            guard let p = dlsym(h, name) else { throw KernelLibrary.LoadError(path: lib.path, reason: "missing \(name)") }
+            return unsafeBitCast(p, to: T.self)
+        }
+        let open = try sym("btp_open", (@convention(c) (UnsafePointer<CChar>?, UnsafePointer<CChar>?) -> Int32).self)
+        let cs = Self.locate(["libcxsparse.so.4", "libcxsparse.so.3", "libcxsparse.so"])
+        let mkl = Self.locate(["libmkl_rt.so.3", "libmkl_rt.so.2", "libmkl_rt.so"])
+        let opened = open(cs, mkl)
+        csparsePath = opened & 1 != 0 ? cs : nil
+        mklPath = opened & 2 != 0 ? mkl : nil
+        csTranspose = try sym("btp_cs_transpose", CsTranspose.self)
+        csCsc = try sym("btp_cs_csc", CsCsc.self)
+        csGaxpy = try sym("btp_cs_gaxpy", CsGaxpy.self)
+        csFree = try sym("btp_cs_free", Destroy.self)
+        mklCreate = try sym("btp_mkl_create", MklCreate.self)
+        mklMv = try sym("btp_mkl_mv", MklMv.self)
+        mklTranspose = try sym("btp_mkl_transpose", MklTranspose.self)
+        mklDestroy = try sym("btp_mkl_destroy", Destroy.self)
+        mklThreads = try sym("btp_mkl_threads", (@convention(c) (Int32) -> Void).self)
+    }
+
+    /// The first of `names` that loads: by the loader's search, then in the lib folder of
+    /// python3's prefix (where `pip install mkl` puts MKL), then $MKLROOT/lib.
+    static func locate(_ names: [String]) -> String? {
+        var dirs = [""]
+        if let prefix = try? runCommand(["python3", "-c", "import sys; print(sys.prefix)"]), prefix.status == 0 {
+            dirs.append(prefix.output.trimmingCharacters(in: .whitespacesAndNewlines) + "/lib/")
+        }
+        if let root = ProcessInfo.processInfo.environment["MKLROOT"] { dirs.append(root + "/lib/") }
+        for d in dirs { for n in names where dlopen(d + n, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) != nil || dlopen(d + n, RTLD_LAZY | RTLD_LOCAL) != nil { return d + n } }
+        return nil
+    }
+
+    /// MKL's thread count for later calls.
+    public func setMKLThreads(_ n: Int) { mklThreads(Int32(n)) }
+
+    /// The C shim: minimal declarations of the peers' types and functions, loaded by dlopen.
+    static let shim = """
+        /* blastune: calls into CSparse (cs_dl_*) and MKL sparse (ILP64) through dlopen. */
+        #include <dlfcn.h>
+        #include <stdint.h>
+        #include <stdlib.h>
+
+        typedef struct { int64_t nzmax, m, n; int64_t *p, *i; double *x; int64_t nz; } cs_dl;
+        static cs_dl *(*cs_transpose)(const cs_dl *, int64_t);
+        static cs_dl *(*cs_spfree)(cs_dl *);
+        static int64_t (*cs_gaxpy)(const cs_dl *, const double *, double *);
+
+        typedef void *sparse_matrix_t;
+        struct matrix_descr { int type, mode, diag; };
+        static int (*mkl_layer)(int);
+        static void (*mkl_threads)(int);
+        static int (*mkl_create_d)(sparse_matrix_t *, int, int64_t, int64_t, int64_t *, int64_t *, int64_t *, double *);
+        static int (*mkl_create_s)(sparse_matrix_t *, int, int64_t, int64_t, int64_t *, int64_t *, int64_t *, float *);
+        static int (*mkl_mv_d)(int, double, const sparse_matrix_t, struct matrix_descr, const double *, double, double *);
+        static int (*mkl_mv_s)(int, float, const sparse_matrix_t, struct matrix_descr, const float *, float, float *);
+        static int (*mkl_hint)(sparse_matrix_t, int, struct matrix_descr, int64_t);
+        static int (*mkl_optimize)(sparse_matrix_t);
+        static int (*mkl_convert)(const sparse_matrix_t, int, sparse_matrix_t *);
+        static int (*mkl_destroy)(sparse_matrix_t);
+
+        #define LOAD(h, var, name) (*(void **)&var = dlsym(h, name))
+
+        /* Opens the peers given (NULL: absent). Returns bit 0 for CSparse, bit 1 for MKL. */
+        __attribute__((visibility("default"))) int btp_open(const char *csparse, const char *mkl)
+        {
+            int ok = 0;
+            void *h = csparse ? dlopen(csparse, RTLD_NOW | RTLD_LOCAL) : NULL;
+            if (h && LOAD(h, cs_transpose, "cs_dl_transpose") && LOAD(h, cs_spfree, "cs_dl_spfree") && LOAD(h, cs_gaxpy, "cs_dl_gaxpy")) ok |= 1;
+            h = mkl ? dlopen(mkl, RTLD_NOW | RTLD_LOCAL) : NULL;
+            int (*threading)(int) = NULL;
+            if (h && LOAD(h, threading, "MKL_Set_Threading_Layer")) threading(1); /* MKL_THREADING_GNU: share libgomp */
+            if (h && LOAD(h, mkl_layer, "MKL_Set_Interface_Layer") && LOAD(h, mkl_threads, "MKL_Set_Num_Threads")
+                && LOAD(h, mkl_create_d, "mkl_sparse_d_create_csr") && LOAD(h, mkl_create_s, "mkl_sparse_s_create_csr")
+                && LOAD(h, mkl_mv_d, "mkl_sparse_d_mv") && LOAD(h, mkl_mv_s, "mkl_sparse_s_mv")
+                && LOAD(h, mkl_hint, "mkl_sparse_set_mv_hint") && LOAD(h, mkl_optimize, "mkl_sparse_optimize")
+                && LOAD(h, mkl_convert, "mkl_sparse_convert_csr") && LOAD(h, mkl_destroy, "mkl_sparse_destroy")) {
+                mkl_layer(1); /* MKL_INTERFACE_ILP64: 64-bit MKL_INT */
+                ok |= 2;
+            }
+            return ok;
+        }
+
+        /* A CSR matrix seen by CSparse: the CSC of its transpose (no copy). */
+        static cs_dl csc_of_transpose(int64_t nrows, int64_t ncols, const int64_t *rp, const int64_t *ci, const double *val)
+        {
+            cs_dl a = { rp[nrows], ncols, nrows, (int64_t *)rp, (int64_t *)ci, (double *)val, -1 };
+            return a;
+        }
+
+        /* cs_dl_transpose of the CSR (the same work as a CSR transpose), its result freed. */
+        __attribute__((visibility("default"))) int btp_cs_transpose(int64_t nrows, int64_t ncols, const int64_t *rp,
+            const int64_t *ci, const double *val, int values)
+        {
+            cs_dl a = csc_of_transpose(nrows, ncols, rp, ci, val);
+            cs_dl *t = cs_transpose(&a, values);
+            if (!t) return 1;
+            cs_spfree(t);
+            return 0;
+        }
+
+        /* The CSC form of the CSR matrix (built once, for cs_dl_gaxpy). */
+        __attribute__((visibility("default"))) void *btp_cs_csc(int64_t nrows, int64_t ncols, const int64_t *rp,
+            const int64_t *ci, const double *val)
+        {
+            cs_dl a = csc_of_transpose(nrows, ncols, rp, ci, val);
+            return cs_transpose(&a, 1);
+        }
+
+        /* y = A x + y with A in CSC form. */
+        __attribute__((visibility("default"))) int btp_cs_gaxpy(void *a, const double *x, double *y)
+        {
+            return cs_gaxpy((const cs_dl *)a, x, y) ? 0 : 1;
+        }
+
+        __attribute__((visibility("default"))) void btp_cs_free(void *a) { if (a) cs_spfree((cs_dl *)a); }
+
+        __attribute__((visibility("default"))) void btp_mkl_threads(int n) { if (mkl_threads) mkl_threads(n); }
+
+        /* An MKL handle on the CSR arrays (no copy); optimize != 0 adds the SpMV hint and
+           mkl_sparse_optimize. dtype 0 float, 1 double. */
+        __attribute__((visibility("default"))) void *btp_mkl_create(int64_t nrows, int64_t ncols, const int64_t *rp,
+            const int64_t *ci, const void *val, int dtype, int optimize)
+        {
+            sparse_matrix_t a = NULL;
+            int st = dtype ? mkl_create_d(&a, 0, nrows, ncols, (int64_t *)rp, (int64_t *)rp + 1, (int64_t *)ci, (double *)val)
+                           : mkl_create_s(&a, 0, nrows, ncols, (int64_t *)rp, (int64_t *)rp + 1, (int64_t *)ci, (float *)val);
+            if (st != 0) return NULL;
+            if (optimize) {
+                struct matrix_descr d = { 20, 0, 0 }; /* general */
+                mkl_hint(a, 10, d, 1000);
+                mkl_optimize(a);
+            }
+            return a;
+        }
+
+        __attribute__((visibility("default"))) int btp_mkl_mv(void *a, int dtype, double alpha, const void *x, double beta, void *y)
+        {
+            struct matrix_descr d = { 20, 0, 0 };
+            return dtype ? mkl_mv_d(10, alpha, a, d, (const double *)x, beta, (double *)y)
+                         : mkl_mv_s(10, (float)alpha, a, d, (const float *)x, (float)beta, (float *)y);
+        }
+
+        /* The transposed CSR (mkl_sparse_convert_csr with SPARSE_OPERATION_TRANSPOSE), destroyed. */
+        __attribute__((visibility("default"))) int btp_mkl_transpose(void *a)
+        {
+            sparse_matrix_t t = NULL;
+            int st = mkl_convert(a, 11, &t);
+            if (t) mkl_destroy(t);
+            return st;
+        }
+
+        __attribute__((visibility("default"))) void btp_mkl_destroy(void *a) { if (a) mkl_destroy(a); }
+
+        """
+}
