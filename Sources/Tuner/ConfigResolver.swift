@@ -40,10 +40,33 @@ public struct ConfigResolver: Sendable {
                 origins.append("analytical")
             }
         }
-        let library = LibrarySpec(isa: isa, gemm: variants)
+        var library = LibrarySpec(isa: isa, gemm: variants)
+        let fromFile = try specFile.map(Self.readSparseVariants) ?? ([], [])
+        library.spmv = fromFile.0.filter { $0.spec.isa == isa }
+        library.transpose = fromFile.1.filter { $0.spec.isa == isa }
+        for dtype in DType.allCases where !library.spmv.contains(where: { $0.spec.dtype == dtype }) {
+            if let tuned = try results.loadSparse(.spmv, dtype: dtype, machine: machine) {
+                let mine = tuned.classes.compactMap { c in c.spmv.map { SparseVariant(matrixClass: c.matrixClass, spec: $0) } }.filter { $0.spec.isa == isa }
+                library.spmv += mine
+                if !mine.isEmpty { origins.append("tuned") }
+            }
+        }
+        if library.transpose.isEmpty, let tuned = try results.loadSparse(.transpose, dtype: nil, machine: machine) {
+            library.transpose = tuned.classes.compactMap { c in c.transpose.map { SparseVariant(matrixClass: c.matrixClass, spec: $0) } }.filter { $0.spec.isa == isa }
+            if !library.transpose.isEmpty { origins.append("tuned") }
+        }
         try library.validate()
         return KernelsConfig(version: blastuneVersion, machine: machine,
                              origin: Array(Set(origins)).sorted().joined(separator: "+"), library: library)
+    }
+
+    /// The sparse variants of a spec file holding a kernels.json or a library spec (none otherwise).
+    static func readSparseVariants(_ url: URL) throws -> ([SparseVariant<SpmvSpec>], [SparseVariant<TransposeSpec>]) {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return ([], []) }
+        let dec = JSONDecoder()
+        if let cfg = try? dec.decode(KernelsConfig.self, from: data) { return (cfg.library.spmv, cfg.library.transpose) }
+        if let lib = try? dec.decode(LibrarySpec.self, from: data) { return (lib.spmv, lib.transpose) }
+        return ([], [])
     }
 
     /// Reads the GEMM variants of a spec file.

@@ -31,7 +31,7 @@ public struct Evaluation: Codable, Sendable {
     }
 
     /// What identifies a measurement for reuse: spec, threads, shapes and timer settings.
-    var key: String { Evaluation.key(spec: spec, threads: threads, shapes: shapes, timer: timer) }
+    public var key: String { Evaluation.key(spec: spec, threads: threads, shapes: shapes, timer: timer) }
 
     static func key(spec: GemmSpec, threads: Int, shapes: [GemmShape], timer: TimerSettings) -> String {
         let enc = JSONEncoder()
@@ -41,13 +41,33 @@ public struct Evaluation: Codable, Sendable {
     }
 }
 
-/// An append-only log of every evaluation of a search (`search-gemm-<dtype>.jsonl`): the
-/// record of what was tried and why candidates failed, and what a resumed search reuses.
-/// Each line is one evaluation; a torn last line (a killed search) is ignored.
-public final class SearchJournal: @unchecked Sendable {
+/// A journal line: what identifies the measurement for reuse, and whether it succeeded.
+public protocol JournalEntry: Codable {
+    var key: String { get }
+    var succeeded: Bool { get }
+}
+
+extension Evaluation: JournalEntry {
+    public var succeeded: Bool { status == .ok }
+}
+
+/// The GEMM search journal (`search-gemm-<dtype>.jsonl`).
+public typealias SearchJournal = Journal<Evaluation>
+
+extension Journal where E == Evaluation {
+    /// A successful earlier measurement of the same spec, threads, shapes and timer settings.
+    public func lookup(spec: GemmSpec, threads: Int, shapes: [GemmShape], timer: TimerSettings) -> Evaluation? {
+        lookup(key: Evaluation.key(spec: spec, threads: threads, shapes: shapes, timer: timer))
+    }
+}
+
+/// An append-only log of every evaluation of a search: the record of what was tried and
+/// why candidates failed, and what a resumed search reuses. Each line is one evaluation; a
+/// torn last line (a killed search) is ignored.
+public final class Journal<E: JournalEntry>: @unchecked Sendable {
     public let url: URL
-    private var byKey: [String: Evaluation] = [:]
-    public private(set) var all: [Evaluation] = []
+    private var byKey: [String: E] = [:]
+    public private(set) var all: [E] = []
 
     /// Opens (and reads) the journal at `url`; `fresh` starts it anew.
     public init(url: URL, fresh: Bool) throws {
@@ -57,22 +77,20 @@ public final class SearchJournal: @unchecked Sendable {
         if fresh { try? fm.removeItem(at: url) }
         if let data = fm.contents(atPath: url.path) {
             for line in data.split(separator: UInt8(ascii: "\n")) {
-                guard let e = try? JSONDecoder().decode(Evaluation.self, from: Data(line)) else { continue }
+                guard let e = try? JSONDecoder().decode(E.self, from: Data(line)) else { continue }
                 all.append(e)
-                if e.status == .ok { byKey[e.key] = e }
+                if e.succeeded { byKey[e.key] = e }
             }
         }
     }
 
-    /// A successful earlier measurement of the same spec, threads, shapes and timer settings.
-    public func lookup(spec: GemmSpec, threads: Int, shapes: [GemmShape], timer: TimerSettings) -> Evaluation? {
-        byKey[Evaluation.key(spec: spec, threads: threads, shapes: shapes, timer: timer)]
-    }
+    /// A successful earlier entry with this key.
+    public func lookup(key: String) -> E? { byKey[key] }
 
     /// Appends `e` and flushes it to disk.
-    public func append(_ e: Evaluation) throws {
+    public func append(_ e: E) throws {
         all.append(e)
-        if e.status == .ok { byKey[e.key] = e }
+        if e.succeeded { byKey[e.key] = e }
         var data = try JSONEncoder().encode(e)
         data.append(UInt8(ascii: "\n"))
         let fd = open(url.path, O_WRONLY | O_APPEND | O_CREAT, 0o644)

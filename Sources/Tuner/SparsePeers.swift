@@ -122,6 +122,10 @@ public final class SparsePeers: @unchecked Sendable {
                 && LOAD(h, mkl_hint, "mkl_sparse_set_mv_hint") && LOAD(h, mkl_optimize, "mkl_sparse_optimize")
                 && LOAD(h, mkl_convert, "mkl_sparse_convert_csr") && LOAD(h, mkl_destroy, "mkl_sparse_destroy")) {
                 mkl_layer(1); /* MKL_INTERFACE_ILP64: 64-bit MKL_INT */
+                void (*dynamic)(int) = NULL;
+                /* MKL turns on dynamic thread adjustment of the shared OpenMP runtime, which then
+                   gives every team (ours included) fewer threads under load: keep counts exact. */
+                if (LOAD(h, dynamic, "MKL_Set_Dynamic")) dynamic(0);
                 ok |= 2;
             }
             return ok;

@@ -1,4 +1,5 @@
 import KernelSpec
+import SparseCSR
 
 /// Timing settings a worker applies to one request.
 public struct TimerSettings: Codable, Hashable, Sendable {
@@ -18,6 +19,8 @@ public struct WorkerRequest: Codable, Sendable {
         case gemm
         /// Time the in-cache micro-kernel benchmarks `bt_tilebench_0 ..< count`.
         case tiles
+        /// Check the library's sparse kernel against the reference on each matrix, then time it.
+        case sparse
     }
     public var kind: Kind
     public var library: String
@@ -27,11 +30,14 @@ public struct WorkerRequest: Codable, Sendable {
     public var timer: TimerSettings
     /// For `tiles`: flops of one call of each benchmark.
     public var tileFlops: [Double] = []
+    /// For `sparse`: the operation and the matrices.
+    public var op: SparseOp? = nil
+    public var matrices: [MatrixSource] = []
 
     public init(kind: Kind, library: String, dtype: DType, shapes: [GemmShape] = [], threads: Int = 1,
-                timer: TimerSettings, tileFlops: [Double] = []) {
+                timer: TimerSettings, tileFlops: [Double] = [], op: SparseOp? = nil, matrices: [MatrixSource] = []) {
         self.kind = kind; self.library = library; self.dtype = dtype; self.shapes = shapes
-        self.threads = threads; self.timer = timer; self.tileFlops = tileFlops
+        self.threads = threads; self.timer = timer; self.tileFlops = tileFlops; self.op = op; self.matrices = matrices
     }
 }
 
@@ -55,8 +61,12 @@ public struct WorkerResponse: Codable, Sendable {
     public var wrong: String?
     public var measurements: [ShapeMeasurement] = []
     public var tileGflops: [Double] = []
+    /// For `sparse`: the timing of each matrix.
+    public var sparseTimes: [TimingStats] = []
 
-    public init(error: String? = nil, wrong: String? = nil, measurements: [ShapeMeasurement] = [], tileGflops: [Double] = []) {
+    public init(error: String? = nil, wrong: String? = nil, measurements: [ShapeMeasurement] = [], tileGflops: [Double] = [],
+                sparseTimes: [TimingStats] = []) {
         self.error = error; self.wrong = wrong; self.measurements = measurements; self.tileGflops = tileGflops
+        self.sparseTimes = sparseTimes
     }
 }

@@ -10,6 +10,8 @@ public final class WorkerService {
     private var libraries: [String: KernelLibrary] = [:]
     /// Operands are kept per dtype and shape: a search times many candidates on the same problems.
     private var pairs: [String: GemmPair] = [:]
+    /// Sparse matrices and their reference results, per source and dtype.
+    var sparseCases: [String: Any] = [:]
 
     public init() {}
 
@@ -30,6 +32,8 @@ public final class WorkerService {
     public func handle(_ req: WorkerRequest) -> WorkerResponse {
         switch req.kind {
         case .tiles: return tiles(req)
+        case .sparse:
+            do { return try sparse(req, lib: load(req.library)) } catch { return WorkerResponse(error: "\(error)") }
         case .gemm:
             let lib: KernelLibrary
             do { lib = try load(req.library) } catch { return WorkerResponse(error: "\(error)") }
@@ -50,7 +54,7 @@ public final class WorkerService {
 
     struct Failure: Error { var wrong: Bool; var message: String }
 
-    private func load(_ path: String) throws -> KernelLibrary {
+    func load(_ path: String) throws -> KernelLibrary {
         if let l = libraries[path] { return l }
         let l = try KernelLibrary(path: path)
         libraries[path] = l

@@ -2,23 +2,30 @@ import ArgumentParser
 import Foundation
 import KernelSpec
 import MicroKernels
+import SparseCSR
 import Tuner
 
 struct Search: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Tune GEMM kernels for this machine, per shape class, against OpenBLAS; results go to Results/<fingerprint>/.",
-        discussion: "Classes: \(ShapeSuites.tunedClasses.map(\.rawValue).joined(separator: ", ")). An interrupted search resumes from its journal; --fresh starts over.")
+        abstract: "Tune GEMM (per shape class, against OpenBLAS) or sparse kernels (per matrix class) for this machine; results go to Results/<fingerprint>/.",
+        discussion: "GEMM classes: \(ShapeSuites.tunedClasses.map(\.rawValue).joined(separator: ", ")). Sparse classes: \(SparseClass.dispatchOrder.map(\.rawValue).joined(separator: ", ")). An interrupted search resumes from its journal; --fresh starts over.")
 
-    @Option(help: "Operation: gemm.")
+    @Option(help: "Operation: gemm, spmv or transpose.")
     var op: Op
+
+    @Option(help: "Sparse: tune on this generated matrix KIND:ARGS instead of the default suite (repeatable; see bench --help).")
+    var gen: [String] = []
+
+    @Option(help: "Sparse: tune on this Matrix Market file (repeatable).")
+    var matrix: [String] = []
 
     @OptionGroup var dtypes: DTypeOption
 
     @Option(help: "Thread counts to measure, comma-separated (default: 1 and the core count).")
     var threads: String?
 
-    @Option(help: "Wall-clock budget of the whole search, in seconds.")
-    var budget: Double = 420
+    @Option(help: "Wall-clock budget of the whole search, in seconds (default 420 for gemm, 300 for spmv and transpose).")
+    var budget: Double?
 
     @Option(help: "Shape classes to tune, comma-separated.")
     var classes: String = ShapeSuites.tunedClasses.map(\.rawValue).joined(separator: ",")
@@ -37,7 +44,9 @@ struct Search: ParsableCommand {
 
     func validate() throws {
         guard !(resume && fresh) else { throw ValidationError("--resume and --fresh exclude each other") }
-        guard budget > 0 && budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") }
+        if let budget { guard budget > 0 && budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") } }
+        for g in gen { _ = try MatrixSource(parsing: g) }
+        if op == .gemm && !(gen.isEmpty && matrix.isEmpty) { throw ValidationError("--gen and --matrix are for --op spmv or transpose") }
         _ = try parseClasses()
         if let threads { _ = try parseIntList(threads, name: "threads").map { t in
             guard t >= 1 && t <= 1024 else { throw ValidationError("--threads: \(t) is not 1 to 1024") }
@@ -58,6 +67,8 @@ struct Search: ParsableCommand {
         let isa = self.isa.isa ?? machine.bestISA
         guard machine.supports(isa) else { throw ValidationError("this CPU cannot run \(isa.rawValue) kernels, so they cannot be tuned here") }
         let threadCounts = try threads.map { try parseIntList($0, name: "threads") } ?? Array(Set([1, machine.cores])).sorted()
+        if let sparse = op.sparse { return try runSparse(sparse, machine: machine, isa: isa, threads: threadCounts) }
+        let budget = self.budget ?? 420
         let options = SearchOptions(dtypes: dtypes.selected, threads: threadCounts,
                                     budgetSeconds: budget, classes: try parseClasses(), fresh: fresh, isa: isa)
         let store = ResultsStore(root: URL(fileURLWithPath: results))
@@ -80,6 +91,30 @@ struct Search: ParsableCommand {
         say(table(["dtype", "class", "thr", "ours GF/s", "OpenBLAS", "ratio", "% peak", "best spec"], rows))
         say("(* the class's default thread count; figures are geometric means over the class's tuning shapes)")
         for f in files { say("results: \(store.gemmURL(f.dtype, machine: machine).path)") }
+    }
+}
+
+extension Search {
+    func runSparse(_ op: SparseOp, machine: MachineProfile, isa: ISA, threads: [Int]) throws {
+        let sources = try gen.map { try MatrixSource(parsing: $0) } + matrix.map { MatrixSource(kind: .file, args: [], path: $0) }
+        let options = SparseSearchOptions(op: op, dtypes: dtypes.selected, threads: threads, budgetSeconds: budget ?? 300,
+                                          matrices: sources, fresh: fresh, isa: isa)
+        let store = ResultsStore(root: URL(fileURLWithPath: results))
+        let search = SparseSearch(machine: machine, store: store, options: options, worker: WorkerClient(command: [selfExecutable(), "worker"]))
+        search.log = { say($0) }
+        say("searching \(op.rawValue) on \(machine.fingerprint) (\(isa.rawValue)), threads \(threads.map(String.init).joined(separator: ",")), budget \(Int(options.budgetSeconds)) s")
+        let files = try search.run()
+        var rows: [[String]] = []
+        for f in files {
+            for c in f.classes {
+                let spec = c.spmv?.summary ?? c.transpose?.summary ?? ""
+                rows.append([f.dtype?.rawValue ?? "both", c.matrixClass.rawValue, c.matrices.joined(separator: " "), fmt(c.oursGBps),
+                             fmt(100 * c.fractionOfBandwidth), fmt(c.speedupOverDefault, 2),
+                             c.peerRatios.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value, 2))x" }.joined(separator: ", "), spec])
+            }
+        }
+        say(table(["dtype", "class", "matrices", "GB/s", "% read bw", "vs default", "peer time / ours", "best spec"], rows))
+        for f in files { say("results: \(store.sparseURL(op, dtype: f.dtype, machine: machine).path)") }
     }
 }
 
