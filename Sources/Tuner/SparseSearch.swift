@@ -57,7 +57,8 @@ public final class SparseSearch {
     public let cache: LibraryCache
     public var log: (String) -> Void = { _ in }
 
-    let timer = TimerSettings(sampleSeconds: 0.05, samples: 5, maxSamples: 9)
+    /// Sampling of each candidate's timing.
+    public var timer = TimerSettings(sampleSeconds: 0.05, samples: 5, maxSamples: 9)
 
     public init(machine: MachineProfile, store: ResultsStore, options: SparseSearchOptions, worker: WorkerClient, cache: LibraryCache = LibraryCache()) {
         self.machine = machine; self.store = store; self.options = options; self.worker = worker; self.cache = cache
@@ -121,6 +122,11 @@ public final class SparseSearch {
                                      machine: machine, op: options.op, dtype: options.op == .spmv ? dtype : nil, readBandwidth: bandwidth, classes: [])
             file.readBandwidth = bandwidth
             for cls in classes {
+                // A class already tuned on the same matrices is done (resume).
+                if file.classes.contains(where: { $0.matrixClass == cls && $0.matrices == byClass[cls]!.map(\.description) }) {
+                    log("\(options.op.rawValue) \(dtype.rawValue) \(cls.rawValue): already tuned (--fresh to redo)")
+                    continue
+                }
                 let deadline = min(start + options.budgetSeconds, monotonicSeconds() + share)
                 let result = try tuneClass(cls, dtype: dtype, matrices: byClass[cls]!, journal: journal, deadline: deadline,
                                            bandwidth: bandwidth, peers: peers)
