@@ -1,6 +1,7 @@
 import Foundation
 import KernelSpec
 import MicroKernels
+import SparseCSR
 import Testing
 import Tuner
 
@@ -50,6 +51,20 @@ struct WorkerTests {
         let unsupported = client.send(request(try faultyLibrary(4)), timeout: 30)
         guard case .answered(let u) = unsupported, let err = u.error else { Issue.record("failing status not reported: \(unsupported)"); return }
         #expect(err.contains("status 4"), "\(err)")
+
+        // The same faults in sparse kernels.
+        for op in SparseOp.allCases {
+            let sparse = { (lib: String) in
+                WorkerRequest(kind: .sparse, library: lib, dtype: .f64, threads: 1, timer: testTimer, op: op,
+                              matrices: [MatrixSource(kind: .uniform, args: [300, 200, 5])])
+            }
+            guard case .crashed = client.send(sparse(try faultyLibrary(1)), timeout: 30) else { Issue.record("\(op) crash not detected"); return }
+            guard case .timedOut = client.send(sparse(try faultyLibrary(2)), timeout: 3) else { Issue.record("\(op) hang not detected"); return }
+            let w = client.send(sparse(try faultyLibrary(3)), timeout: 30)
+            guard case .answered(let r) = w, r.wrong != nil else { Issue.record("\(op) wrong result not detected: \(w)"); return }
+            let u = client.send(sparse(try faultyLibrary(4)), timeout: 30)
+            guard case .answered(let r4) = u, r4.error?.contains("returned 4") == true else { Issue.record("\(op) failing status not reported: \(u)"); return }
+        }
 
         let missing = client.send(request("/nonexistent/libkernels.so"), timeout: 30)
         guard case .answered(let m) = missing, m.error?.contains("cannot load") == true else { Issue.record("\(missing)"); return }
