@@ -133,8 +133,14 @@ struct SpmvEmitter {
                     for (; p + \(c) <= p1; p += \(c)) acc0 = \(o.fma(o.loadVal("p"), load("p"), "acc0"));
                     s = \(o.reduce(sum));
                 }
-                for (; p < p1; p++) s += va[p] * x[ci[p]];
-                return s;
+                /* Short rows and tails: two chains, so that consecutive FMAs do not wait on each other. */
+                \(t) s0 = 0, s1 = 0;
+                for (; p + 2 <= p1; p += 2) {
+                    s0 += va[p] * x[ci[p]];
+                    s1 += va[p + 1] * x[ci[p + 1]];
+                }
+                if (p < p1) s0 += va[p] * x[ci[p]];
+                return s + (s0 + s1);
             }
 
             \(target) static void bt_\(l)_spmv_work_\(v)(\(ctx) *g, int tid, int nth)
@@ -153,9 +159,16 @@ struct SpmvEmitter {
                 }
                 const \(t) alpha = g->alpha, beta = g->beta;
                 \(t) *restrict y = g->y;
-                for (int64_t r = i0; r < i1; r++) {
-                    const \(t) s = bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, rp[r] > j0 ? rp[r] : j0, rp[r + 1], g->nnz);
+                int64_t r = i0;
+                if (r < i1 && rp[r] < j0) { /* the first row began in the previous share */
+                    const \(t) s = bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, j0, rp[r + 1], g->nnz);
                     y[r] = beta == 0 ? alpha * s : alpha * s + beta * y[r];
+                    r++;
+                }
+                if (beta == 0) {
+                    for (; r < i1; r++) y[r] = alpha * bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, rp[r], rp[r + 1], g->nnz);
+                } else {
+                    for (; r < i1; r++) y[r] = alpha * bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, rp[r], rp[r + 1], g->nnz) + beta * y[r];
                 }
                 const int64_t from = i1 < g->nrows && rp[i1] > j0 ? rp[i1] : j0;
                 if (i1 < g->nrows && j1 > from) {

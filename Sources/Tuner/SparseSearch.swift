@@ -15,8 +15,16 @@ public struct SparseEvaluation: Codable, Sendable, JournalEntry {
     public var status: Evaluation.Status
     public var message: String?
     public var times: [TimingStats]
+    /// The incumbent's spec it was timed against, interleaved, and the incumbent's times.
+    public var baseline: String? = nil
+    public var baselineTimes: [TimingStats] = []
 
-    public var key: String { stableHash([op.rawValue, dtype.rawValue, spec, "\(threads)"] + matrices.map(\.description)) }
+    public var key: String { stableHash([op.rawValue, dtype.rawValue, spec, "\(threads)", baseline ?? ""] + matrices.map(\.description)) }
+    /// Geometric mean over the matrices of the incumbent's time over this candidate's (> 1: faster).
+    public var speedup: Double {
+        guard status == .ok, !times.isEmpty, times.count == baselineTimes.count else { return 0 }
+        return exp(zip(times, baselineTimes).map { log($0.1.median / $0.0.median) }.reduce(0, +) / Double(times.count))
+    }
     public var succeeded: Bool { status == .ok }
     /// Geometric mean of the median times; infinity when it failed.
     public var score: Double {
@@ -46,7 +54,9 @@ public struct SparseSearchOptions: Sendable {
 /// and matrix class: start from the default spec, then a first-improvement coordinate
 /// search over the spec's fields (SpMV: partition, unroll, loads, prefetch, short-row
 /// split; transpose: algorithm, radix bits, histogram budget) at the largest thread count,
-/// a move kept only when it is more than 2% faster; then the thread count. Every candidate
+/// each candidate timed interleaved with the incumbent in the same worker (so that machine
+/// noise hits both), a move kept only when it is more than 3% faster; then the thread
+/// count. Every candidate
 /// is built, checked against the Swift reference and timed in the worker process, and
 /// journaled; each finished class is written atomically, so a killed search resumes.
 public final class SparseSearch {
@@ -159,9 +169,11 @@ public final class SparseSearch {
     }
 
     func evaluate(spmv: SpmvSpec?, transpose: TransposeSpec?, dtype: DType, cls: SparseClass, threads: Int,
-                  matrices: [MatrixSource], journal: Journal<SparseEvaluation>) throws -> (SparseEvaluation, Bool) {
+                  matrices: [MatrixSource], journal: Journal<SparseEvaluation>,
+                  against incumbent: (spmv: SpmvSpec?, transpose: TransposeSpec?)? = nil) throws -> (SparseEvaluation, Bool) {
         var e = SparseEvaluation(op: options.op, dtype: dtype, matrixClass: cls, spec: spmv.map(encode) ?? transpose.map(encode) ?? "",
-                                 threads: threads, matrices: matrices, status: .ok, message: nil, times: [])
+                                 threads: threads, matrices: matrices, status: .ok, message: nil, times: [],
+                                 baseline: incumbent.map { $0.spmv.map(encode) ?? $0.transpose.map(encode) ?? "" })
         if let old = journal.lookup(key: e.key) { return (old, false) }
         let lib: LibraryBuilder.Output
         do { lib = try cache.build(candidateConfig(spmv: spmv, transpose: transpose)) } catch {
@@ -169,13 +181,14 @@ public final class SparseSearch {
             try journal.append(e)
             return (e, true)
         }
-        let req = WorkerRequest(kind: .sparse, library: lib.library.path, dtype: dtype, threads: threads, timer: timer,
+        var req = WorkerRequest(kind: .sparse, library: lib.library.path, dtype: dtype, threads: threads, timer: timer,
                                 op: options.op, matrices: matrices)
+        if let inc = incumbent { req.baseline = try cache.build(candidateConfig(spmv: inc.spmv, transpose: inc.transpose)).library.path }
         switch worker.send(req, timeout: 300) {
         case .answered(let r):
             if let w = r.wrong { e.status = .wrong; e.message = w }
             else if let err = r.error { e.status = .failed; e.message = err }
-            else { e.times = r.sparseTimes }
+            else { e.times = r.sparseTimes; e.baselineTimes = r.baselineTimes }
         case .crashed(let why): e.status = .crashed; e.message = why
         case .timedOut(let s): e.status = .hung; e.message = "no answer in \(Int(s)) s; worker killed"
         }
@@ -189,8 +202,9 @@ public final class SparseSearch {
         let t0 = monotonicSeconds()
         let maxThreads = options.threads.max() ?? 1
         var evaluated = 0, failed = 0
-        func eval(_ s: SpmvSpec?, _ t: TransposeSpec?, threads: Int) throws -> SparseEvaluation {
-            let (e, measured) = try evaluate(spmv: s, transpose: t, dtype: dtype, cls: cls, threads: threads, matrices: matrices, journal: journal)
+        func eval(_ s: SpmvSpec?, _ t: TransposeSpec?, threads: Int, against inc: (SpmvSpec?, TransposeSpec?)? = nil) throws -> SparseEvaluation {
+            let (e, measured) = try evaluate(spmv: s, transpose: t, dtype: dtype, cls: cls, threads: threads, matrices: matrices, journal: journal,
+                                             against: inc.map { (spmv: $0.0, transpose: $0.1) })
             if measured { evaluated += 1; if e.status != .ok { failed += 1 } }
             return e
         }
@@ -206,18 +220,20 @@ public final class SparseSearch {
             improved = false
             let candidates: [(SpmvSpec?, TransposeSpec?)] = isSpmv ? Self.moves(spmv!).map { ($0, nil) } : Self.moves(transpose!).map { (nil, $0) }
             for (s, t) in candidates where monotonicSeconds() < deadline {
-                let e = try eval(s, t, threads: maxThreads)
-                if e.score < best.score * 0.98 {
+                let e = try eval(s, t, threads: maxThreads, against: (spmv, transpose))
+                if e.speedup > 1.03 {
                     best = e; spmv = s ?? spmv; transpose = t ?? transpose; improved = true
-                    log("  better: \((s.map(\.summary) ?? t.map(\.summary))!) \(fmtMs(e.score))")
+                    log("  better: \((s.map(\.summary) ?? t.map(\.summary))!) \(fmtMs(e.score)), \(String(format: "%.2f", e.speedup))x the incumbent")
                 }
             }
         }
         // Thread count: the fastest measured.
         var bestThreads = maxThreads
+        let atMax = try eval(spmv, transpose, threads: maxThreads)
+        if atMax.status == .ok { best = atMax }
         for t in options.threads where t != maxThreads && monotonicSeconds() < deadline + 60 {
             let e = try eval(spmv, transpose, threads: t)
-            if e.score < best.score * 0.98 { best = e; bestThreads = t }
+            if e.score < best.score * 0.97 { best = e; bestThreads = t }
         }
         spmv?.threads = bestThreads
         transpose?.threads = bestThreads

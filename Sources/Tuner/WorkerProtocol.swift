@@ -33,6 +33,8 @@ public struct WorkerRequest: Codable, Sendable {
     /// For `sparse`: the operation and the matrices.
     public var op: SparseOp? = nil
     public var matrices: [MatrixSource] = []
+    /// For `sparse`: a library to time interleaved with `library` (the incumbent of a search).
+    public var baseline: String? = nil
 
     public init(kind: Kind, library: String, dtype: DType, shapes: [GemmShape] = [], threads: Int = 1,
                 timer: TimerSettings, tileFlops: [Double] = [], op: SparseOp? = nil, matrices: [MatrixSource] = []) {
@@ -63,6 +65,8 @@ public struct WorkerResponse: Codable, Sendable {
     public var tileGflops: [Double] = []
     /// For `sparse`: the timing of each matrix.
     public var sparseTimes: [TimingStats] = []
+    /// For `sparse` with a baseline: the baseline's timing of each matrix.
+    public var baselineTimes: [TimingStats] = []
 
     public init(error: String? = nil, wrong: String? = nil, measurements: [ShapeMeasurement] = [], tileGflops: [Double] = [],
                 sparseTimes: [TimingStats] = []) {

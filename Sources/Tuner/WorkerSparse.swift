@@ -19,8 +19,11 @@ final class SparseCase<T: CSRScalar> {
         transposeRef = ReferenceKernels.transpose(matrix)
     }
 
-    /// Checks the library on this matrix, then times it; nil and a message when wrong.
-    func run(_ op: SparseOp, _ lib: KernelLibrary, timer: InterleavedTimer) throws -> Result<TimingStats, WorkerService.Failure> {
+    /// Checks the library on this matrix, then times it (interleaved with `baseline` when
+    /// given: candidate and baseline timings); a failure says what is wrong.
+    func run(_ op: SparseOp, _ lib: KernelLibrary, baseline: KernelLibrary?, timer: InterleavedTimer)
+        throws -> Result<[TimingStats], WorkerService.Failure> {
+        let libs = [lib] + (baseline.map { [$0] } ?? [])
         switch op {
         case .spmv:
             var y = [T](repeating: .nan, count: Int(matrix.nrows))
@@ -34,7 +37,7 @@ final class SparseCase<T: CSRScalar> {
             }
             var out = y
             let m = matrix
-            return .success(timer.time { try? m.multiply(x, into: &out, using: lib) })
+            return .success(timer.compareAll(libs.map { l in { try? m.multiply(self.x, into: &out, using: l) } }))
         case .transpose:
             let t = try matrix.transposed(using: lib)
             guard t == transposeRef else { return .failure(.init(wrong: true, message: "the transpose differs from the reference")) }
@@ -48,13 +51,14 @@ final class SparseCase<T: CSRScalar> {
                         trp.withUnsafeMutableBufferPointer { a in
                             tci.withUnsafeMutableBufferPointer { b in
                                 tva.withUnsafeMutableBytes { c in
-                                    timer.time {
+                                    let (rpp, cip, vp) = (rp.baseAddress, ci.baseAddress, v.baseAddress)
+                                    let (ap, bp, cp) = (a.baseAddress, b.baseAddress, c.baseAddress)
+                                    let calls: [() -> Void] = libs.map { lib in {
                                         _ = T.self == Float.self
-                                            ? lib.scsrTranspose(m.nrows, m.ncols, rp.baseAddress, ci.baseAddress, v.baseAddress?.assumingMemoryBound(to: Float.self),
-                                                                a.baseAddress, b.baseAddress, c.baseAddress?.assumingMemoryBound(to: Float.self))
-                                            : lib.dcsrTranspose(m.nrows, m.ncols, rp.baseAddress, ci.baseAddress, v.baseAddress?.assumingMemoryBound(to: Double.self),
-                                                                a.baseAddress, b.baseAddress, c.baseAddress?.assumingMemoryBound(to: Double.self))
-                                    }
+                                            ? lib.scsrTranspose(m.nrows, m.ncols, rpp, cip, vp?.assumingMemoryBound(to: Float.self), ap, bp, cp?.assumingMemoryBound(to: Float.self))
+                                            : lib.dcsrTranspose(m.nrows, m.ncols, rpp, cip, vp?.assumingMemoryBound(to: Double.self), ap, bp, cp?.assumingMemoryBound(to: Double.self))
+                                    } }
+                                    return timer.compareAll(calls)
                                 }
                             }
                         }
@@ -70,22 +74,26 @@ extension WorkerService {
     /// `sparse` requests: each matrix checked against the reference, then timed.
     func sparse(_ req: WorkerRequest, lib: KernelLibrary) throws -> WorkerResponse {
         guard let op = req.op else { return WorkerResponse(error: "sparse request without an operation") }
+        let baseline = try req.baseline.map(load)
         lib.setNumThreads(req.threads)
+        baseline?.setNumThreads(req.threads)
         var out = WorkerResponse()
         for source in req.matrices {
             let key = "\(source) \(req.dtype.rawValue)"
-            let result: Result<TimingStats, Failure>
+            let result: Result<[TimingStats], Failure>
             if req.dtype == .f32 {
                 let c = try sparseCases[key] as? SparseCase<Float> ?? SparseCase<Float>(source)
                 sparseCases[key] = c
-                result = try c.run(op, lib, timer: req.timer.timer)
+                result = try c.run(op, lib, baseline: baseline, timer: req.timer.timer)
             } else {
                 let c = try sparseCases[key] as? SparseCase<Double> ?? SparseCase<Double>(source)
                 sparseCases[key] = c
-                result = try c.run(op, lib, timer: req.timer.timer)
+                result = try c.run(op, lib, baseline: baseline, timer: req.timer.timer)
             }
             switch result {
-            case .success(let s): out.sparseTimes.append(s)
+            case .success(let s):
+                out.sparseTimes.append(s[0])
+                if s.count > 1 { out.baselineTimes.append(s[1]) }
             case .failure(let f):
                 if f.wrong { out.wrong = "\(source): \(f.message)" } else { out.error = "\(source): \(f.message)" }
                 return out
