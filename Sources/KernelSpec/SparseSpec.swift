@@ -70,7 +70,7 @@ public struct TransposeSpec: Codable, Hashable, Sendable {
     /// Most bytes of per-thread counters the histogram algorithm may use.
     public var histogramBudget: Int64
 
-    public init(isa: ISA, threads: Int = 0, algorithm: TransposeAlgorithm = .auto, radixBits: Int = 10,
+    public init(isa: ISA, threads: Int = 0, algorithm: TransposeAlgorithm = .auto, radixBits: Int = 8,
                 histogramBudget: Int64 = 16 << 20) {
         self.isa = isa; self.threads = threads; self.algorithm = algorithm
         self.radixBits = radixBits; self.histogramBudget = histogramBudget

@@ -31,7 +31,7 @@ public enum LibraryGenerator {
         let transpose = config.library.servingTranspose()
         for dtype in DType.allCases {
             parts.append(SpmvEmitter(dtype: dtype, isa: config.library.isa).emit(variants: config.library.servingSpmv(dtype)))
-            parts.append(TransposeEmitter(dtype: dtype).emit(variants: transpose))
+            parts.append(TransposeEmitter(dtype: dtype, isa: config.library.isa).emit(variants: transpose))
         }
         return GeneratedSources(config: config, source: parts.joined(separator: "\n"),
                                 header: HeaderEmitter.header(version: config.version), json: json)

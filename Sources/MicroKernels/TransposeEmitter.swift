@@ -15,6 +15,7 @@ import KernelSpec
 ///   counters plus one bucket per thread, whatever ncols.
 struct TransposeEmitter {
     let dtype: DType
+    let isa: ISA
 
     private var t: String { dtype.cType }
     private var l: String { dtype.blasLetter }
@@ -96,6 +97,68 @@ struct TransposeEmitter {
             }
 
             /* Radix partition and bucket finishing, in one parallel region. */
+            /* Copies a staged 256-byte block to its (256-byte aligned) place in the output,
+               bypassing the cache where the ISA can. */
+            \(VectorOps.targetAttribute(isa)) static inline void bt_\(l)_tr_stream256(void *dst, const void *src)
+            {
+                for (int i = 0; i < 4; i++) {
+                    char *d = (char *)dst + 64 * i;
+                    const char *s = (const char *)src + 64 * i;
+            \(streamBody)
+                }
+            }
+
+            /* The partition with software write combining: each bucket stages a 256-byte block
+               of indices and one of values per thread, and a full block goes out in four
+               non-temporal line stores (no read for ownership, no cache pollution, and bursts
+               the memory controller can merge); blocks at the ends of a thread's range in a
+               bucket, shared with neighbours, are stored entry by entry. */
+            \(VectorOps.targetAttribute(isa)) static void bt_\(l)_tr_partition(\(ctx) *g, int tid, int nth, int64_t *restrict h, int64_t *restrict stage)
+            {
+                const int s = g->shift;
+                const int64_t nb = g->nb, mask = ((int64_t)1 << s) - 1;
+                const int64_t *restrict ci = g->ci;
+                const \(t) *restrict va = g->va;
+                int64_t *restrict tci = g->tci;
+                \(t) *restrict tva = g->tva;
+                enum { IB = 32, VL = 256 / sizeof(\(t)) }; /* entries per staged block */
+                int64_t *restrict first = stage;                 /* nb: where this thread's range starts */
+                int64_t *restrict si = stage + (nb + 7) / 8 * 8; /* nb x IB staged indices, 64-byte aligned */
+                \(t) *restrict sv = (\(t) *)(si + IB * nb);      /* nb x VL staged values */
+                memcpy(first, h, (size_t)nb * sizeof(int64_t));
+                BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, {
+                    const int64_t c = ci[p]; const int64_t b = c >> s; const int64_t q = h[b]++;
+                    const unsigned k = (unsigned)(((uintptr_t)(tci + q) >> 3) & (IB - 1));
+                    int64_t *st = si + b * IB;
+                    st[k] = r << s | (c & mask);
+                    if (k == IB - 1) {
+                        if (q - (IB - 1) >= first[b]) bt_\(l)_tr_stream256(tci + q - (IB - 1), st);
+                        else for (int64_t j = first[b]; j <= q; j++) tci[j] = st[IB - 1 - (q - j)];
+                    }
+                    if (va) {
+                        const unsigned kv = (unsigned)(((uintptr_t)(tva + q) / sizeof(\(t))) & (VL - 1));
+                        \(t) *sw = sv + b * VL;
+                        sw[kv] = va[p];
+                        if (kv == VL - 1) {
+                            if (q - (VL - 1) >= first[b]) bt_\(l)_tr_stream256(tva + q - (VL - 1), sw);
+                            else for (int64_t j = first[b]; j <= q; j++) tva[j] = sw[VL - 1 - (q - j)];
+                        }
+                    }
+                });
+                /* The last, partial line of each bucket. */
+                for (int64_t b = 0; b < nb; b++) {
+                    const int64_t e = h[b] - 1;
+                    if (e < first[b]) continue;
+                    const unsigned k = (unsigned)(((uintptr_t)(tci + e) >> 3) & (IB - 1));
+                    if (k != IB - 1) for (int64_t j = e - k > first[b] ? e - k : first[b]; j <= e; j++) tci[j] = si[b * IB + k - (e - j)];
+                    if (va) {
+                        const unsigned kv = (unsigned)(((uintptr_t)(tva + e) / sizeof(\(t))) & (VL - 1));
+                        if (kv != VL - 1) for (int64_t j = e - kv > first[b] ? e - kv : first[b]; j <= e; j++) tva[j] = sv[b * VL + kv - (e - j)];
+                    }
+                }
+            \(isa == .generic ? "" : "    _mm_sfence();")
+            }
+
             static void bt_\(l)_tr_radix_work(\(ctx) *g, int tid, int nth)
             {
                 const int s = g->shift;
@@ -126,7 +189,10 @@ struct TransposeEmitter {
                     size_t bucket, all;
                     if (bt_mul_size(maxb, 8 + (int64_t)sizeof(\(t)), &bucket)) g->status = BT_EOVERFLOW;
                     else {
+                        /* the finishing buffers, or the partition's staging lines, whichever is larger */
                         g->stride = (int64_t)(bucket / 8 + 1) + ((int64_t)1 << s);
+                        if (g->stride < 65 * g->nb + 8) g->stride = 65 * g->nb + 8;
+                        g->stride = (g->stride + 7) / 8 * 8; /* 64-byte aligned per thread */
                         if (bt_mul_size(g->stride, 8 * (int64_t)nth, &all)) g->status = BT_EOVERFLOW;
                         else if ((int64_t)all > g->limit) g->status = -1;
                         else if (!(g->work = (int64_t *)bt_aligned_alloc(all))) g->status = BT_ENOMEM;
@@ -135,8 +201,7 @@ struct TransposeEmitter {
                 bt_barrier();
                 if (g->status != BT_OK) return; /* nothing written yet */
                 /* Partition: (row << shift | low column bits) into the bucket's output range. */
-                if (va) BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, { const int64_t c = ci[p]; const int64_t q = h[c >> s]++; tci[q] = r << s | (c & mask); tva[q] = va[p]; });
-                else BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, { const int64_t c = ci[p]; tci[h[c >> s]++] = r << s | (c & mask); });
+                bt_\(l)_tr_partition(g, tid, nth, h, g->work + (size_t)tid * (size_t)g->stride);
                 bt_barrier();
                 /* Finish buckets: count the low bits, scan into t_row_ptr, scatter stably. */
                 int64_t *restrict cnt = g->work + (size_t)tid * (size_t)g->stride;
@@ -308,6 +373,17 @@ struct TransposeEmitter {
             }
 
             """
+    }
+
+    private var streamBody: String {
+        switch isa {
+        case .avx512: return "        _mm512_stream_si512((__m512i *)d, _mm512_loadu_si512(s));"
+        case .avx2: return """
+                    _mm256_stream_si256((__m256i *)d, _mm256_loadu_si256((const __m256i *)s));
+                    _mm256_stream_si256((__m256i *)d + 1, _mm256_loadu_si256((const __m256i *)s + 1));
+            """
+        case .generic: return "        memcpy(d, s, 64);"
+        }
     }
 
     private func algorithmNumber(_ a: TransposeAlgorithm) -> Int {

@@ -83,13 +83,7 @@ public struct BenchReport: Codable, Sendable {
     /// Writes the JSON, the CSV and, when gnuplot is installed, the plot into `dir`
     /// (each file atomically). Returns the files written.
     public func write(to dir: URL) throws -> [URL] {
-        let store = ResultsStore(root: dir.deletingLastPathComponent())
-        let json = dir.appendingPathComponent("bench-gemm.json"), csvURL = dir.appendingPathComponent("bench-gemm.csv")
-        try store.writeJSON(self, to: json)
-        try AtomicFile.write(Data(csv.utf8), to: csvURL)
-        var written = [json, csvURL]
-        if let png = try plot(into: dir) { written.append(png) }
-        return written
+        try writeReport(self, csv: csv, name: "bench-gemm", to: dir, plot: plot)
     }
 
     /// GFLOPS against size for the square shapes, ours and OpenBLAS, with the peak line:
@@ -134,6 +128,16 @@ public struct BenchReport: Codable, Sendable {
         try AtomicFile.write(png, to: out)
         return out
     }
+}
+
+/// Writes `<name>.json` and `<name>.csv` into `dir` atomically, then the plot when `plot`
+/// makes one; returns the files written.
+func writeReport<R: Encodable>(_ report: R, csv: String, name: String, to dir: URL, plot: (URL) throws -> URL?) throws -> [URL] {
+    let store = ResultsStore(root: dir.deletingLastPathComponent())
+    let json = dir.appendingPathComponent("\(name).json"), csvURL = dir.appendingPathComponent("\(name).csv")
+    try store.writeJSON(report, to: json)
+    try AtomicFile.write(Data(csv.utf8), to: csvURL)
+    return [json, csvURL] + (try plot(dir).map { [$0] } ?? [])
 }
 
 /// Runs gnuplot scripts that write `plot.png` in a work folder.

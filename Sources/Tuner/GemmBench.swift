@@ -183,29 +183,34 @@ public struct ExtraPeer: @unchecked Sendable {
     public let name: String
     public let sgemm: KernelLibrary.CblasSGemm
     public let dgemm: KernelLibrary.CblasDGemm
+    /// Sets the peer's thread count, when it has a call for it.
+    public let setThreads: (@convention(c) (Int32) -> Void)?
 
-    /// Libraries looked for, by name and shared object.
-    public static let candidates: [(name: String, paths: [String])] = [
-        ("BLIS", ["libblis.so.4", "libblis.so", "libblis-openmp.so.4", "libblis-pthread.so.4"]),
-        ("MKL", ["libmkl_rt.so.2", "libmkl_rt.so"]),
+    /// Libraries looked for, by name and shared object (found as SparsePeers.locate finds them).
+    public static let candidates: [(name: String, paths: [String], threads: String)] = [
+        ("BLIS", ["libblis.so.4", "libblis.so", "libblis-openmp.so.4", "libblis-pthread.so.4"], "bli_thread_set_num_threads"),
+        ("MKL", ["libmkl_rt.so.3", "libmkl_rt.so.2", "libmkl_rt.so"], "MKL_Set_Num_Threads"),
     ]
 
     /// The peers installed here. Each is loaded with RTLD_DEEPBIND so that its CBLAS layer
     /// calls its own BLAS, not OpenBLAS's symbols of the same names.
     public static func discover() -> [ExtraPeer] {
         candidates.compactMap { c in
-            for path in c.paths {
-                guard let h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND) else { continue }
-                guard let s = dlsym(h, "cblas_sgemm"), let d = dlsym(h, "cblas_dgemm") else { continue }
-                return ExtraPeer(name: c.name, sgemm: unsafeBitCast(s, to: KernelLibrary.CblasSGemm.self),
-                                 dgemm: unsafeBitCast(d, to: KernelLibrary.CblasDGemm.self))
+            guard let path = SparsePeers.locate(c.paths),
+                  let h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND),
+                  let s = dlsym(h, "cblas_sgemm"), let d = dlsym(h, "cblas_dgemm") else { return nil }
+            if c.name == "MKL", let layer = dlsym(h, "MKL_Set_Threading_Layer") {
+                _ = unsafeBitCast(layer, to: (@convention(c) (Int32) -> Int32).self)(1) // GNU OpenMP, shared with ours
             }
-            return nil
+            return ExtraPeer(name: c.name, sgemm: unsafeBitCast(s, to: KernelLibrary.CblasSGemm.self),
+                             dgemm: unsafeBitCast(d, to: KernelLibrary.CblasDGemm.self),
+                             setThreads: dlsym(h, c.threads).map { unsafeBitCast($0, to: (@convention(c) (Int32) -> Void).self) })
         }
     }
 
-    /// GFLOPS of this peer on `shape` (median, after a warm-up), single-threaded or as it is set up.
-    public func gflops(dtype: DType, shape: GemmShape, timer: InterleavedTimer) -> Double {
+    /// GFLOPS of this peer on `shape` at `threads` threads (median, after a warm-up).
+    public func gflops(dtype: DType, shape: GemmShape, threads: Int, timer: InterleavedTimer) -> Double {
+        setThreads?(Int32(threads))
         let (m, n, k) = (Int32(shape.m), Int32(shape.n), Int32(shape.k))
         let stats: TimingStats
         switch dtype {

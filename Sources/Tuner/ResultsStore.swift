@@ -71,6 +71,10 @@ public struct GemmResultsFile: Codable, Hashable, Sendable {
     }
 }
 
+/// A results file with a format number.
+protocol VersionedResults { var format: Int { get } }
+extension GemmResultsFile: VersionedResults {}
+
 /// A Results file that cannot be used here.
 public struct ResultsError: Error, CustomStringConvertible {
     public let path: String
@@ -95,18 +99,24 @@ public struct ResultsStore: Sendable {
     /// The tuned GEMM results of `dtype` for `machine`, or nil when it was never tuned.
     /// A file that is malformed, of another format or from another machine is an error.
     public func loadGemm(_ dtype: DType, machine: MachineProfile) throws -> GemmResultsFile? {
-        let url = gemmURL(dtype, machine: machine)
+        try load(GemmResultsFile.self, at: gemmURL(dtype, machine: machine), format: GemmResultsFile.currentFormat) { file in
+            file.fingerprint == machine.fingerprint && file.dtype == dtype ? nil
+                : "results of machine \(file.fingerprint) (\(file.dtype.rawValue)), not of this machine \(machine.fingerprint) (\(dtype.rawValue))"
+        }
+    }
+
+    /// Reads a results file: nil when absent; an error when malformed, of another format,
+    /// or refused by `mismatch` (which names why).
+    func load<F: Decodable & VersionedResults>(_: F.Type, at url: URL, format: Int, mismatch: (F) -> String?) throws -> F? {
         guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        let file: GemmResultsFile
-        do { file = try JSONDecoder().decode(GemmResultsFile.self, from: data) } catch {
+        let file: F
+        do { file = try JSONDecoder().decode(F.self, from: data) } catch {
             throw ResultsError(path: url.path, reason: "not a readable results file (\(describeDecodingError(error)))")
         }
-        guard file.format == GemmResultsFile.currentFormat else {
-            throw ResultsError(path: url.path, reason: "results format \(file.format), this blastune reads \(GemmResultsFile.currentFormat); run the search again")
+        guard file.format == format else {
+            throw ResultsError(path: url.path, reason: "results format \(file.format), this blastune reads \(format); run the search again")
         }
-        guard file.fingerprint == machine.fingerprint, file.dtype == dtype else {
-            throw ResultsError(path: url.path, reason: "results of machine \(file.fingerprint) (\(file.dtype.rawValue)), not of this machine \(machine.fingerprint) (\(dtype.rawValue))")
-        }
+        if let why = mismatch(file) { throw ResultsError(path: url.path, reason: why) }
         return file
     }
 

@@ -43,13 +43,7 @@ public struct SparseBenchReport: Codable, Sendable {
 
     /// Writes JSON, CSV and (with gnuplot) the plot into `dir`, each atomically.
     public func write(to dir: URL) throws -> [URL] {
-        let store = ResultsStore(root: dir.deletingLastPathComponent())
-        let json = dir.appendingPathComponent("bench-\(op.rawValue).json"), csvURL = dir.appendingPathComponent("bench-\(op.rawValue).csv")
-        try store.writeJSON(self, to: json)
-        try AtomicFile.write(Data(csv.utf8), to: csvURL)
-        var written = [json, csvURL]
-        if let png = try plot(into: dir) { written.append(png) }
-        return written
+        try writeReport(self, csv: csv, name: "bench-\(op.rawValue)", to: dir, plot: plot)
     }
 
     /// GB/s (minimum bytes over time) per benchmark, ours and each peer, against the

@@ -73,7 +73,7 @@ public final class SparsePeers: @unchecked Sendable {
             dirs.append(prefix.output.trimmingCharacters(in: .whitespacesAndNewlines) + "/lib/")
         }
         if let root = ProcessInfo.processInfo.environment["MKLROOT"] { dirs.append(root + "/lib/") }
-        for d in dirs { for n in names where dlopen(d + n, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) != nil || dlopen(d + n, RTLD_LAZY | RTLD_LOCAL) != nil { return d + n } }
+        for d in dirs { for n in names where dlopen(d + n, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) != nil || dlopen(d + n, RTLD_LAZY | RTLD_LOCAL | RTLD_DEEPBIND) != nil { return d + n } }
         return nil
     }
 

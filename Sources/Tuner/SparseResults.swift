@@ -13,7 +13,9 @@ public struct SparseClassResult: Codable, Hashable, Sendable {
     /// Geometric mean GB/s (minimum bytes moved) and its fraction of the read bandwidth.
     public var oursGBps: Double
     public var fractionOfBandwidth: Double
-    /// The untuned default spec's times on the same matrices, and tuned speed-up over it.
+    /// The untuned default spec's times on the same matrices (measured first, so not
+    /// comparable with `oursSeconds` on a drifting machine), and the tuned speed-up over it:
+    /// the product of the accepted moves' speed-ups, each timed interleaved with its incumbent.
     public var defaultSeconds: [Double]
     public var speedupOverDefault: Double
     /// Peer time over ours (geometric mean over the matrices), per peer found here.
@@ -26,7 +28,7 @@ public struct SparseClassResult: Codable, Hashable, Sendable {
 }
 
 /// `Results/<fingerprint>/spmv-<dtype>.json` or `transpose.json`.
-public struct SparseResultsFile: Codable, Sendable {
+public struct SparseResultsFile: Codable, Sendable, VersionedResults {
     public static let currentFormat = 1
     public var format: Int
     public var blastuneVersion: String
@@ -48,19 +50,10 @@ extension ResultsStore {
     /// The tuned sparse results, or nil when never tuned; a malformed file, another format
     /// or another machine's file is an error.
     public func loadSparse(_ op: SparseOp, dtype: DType?, machine: MachineProfile) throws -> SparseResultsFile? {
-        let url = sparseURL(op, dtype: dtype, machine: machine)
-        guard let data = FileManager.default.contents(atPath: url.path) else { return nil }
-        let file: SparseResultsFile
-        do { file = try JSONDecoder().decode(SparseResultsFile.self, from: data) } catch {
-            throw ResultsError(path: url.path, reason: "not a readable results file (\(describeDecodingError(error)))")
+        try load(SparseResultsFile.self, at: sparseURL(op, dtype: dtype, machine: machine), format: SparseResultsFile.currentFormat) { file in
+            file.fingerprint == machine.fingerprint && file.op == op ? nil
+                : "results of machine \(file.fingerprint), not of this machine \(machine.fingerprint)"
         }
-        guard file.format == SparseResultsFile.currentFormat else {
-            throw ResultsError(path: url.path, reason: "results format \(file.format), this blastune reads \(SparseResultsFile.currentFormat); run the search again")
-        }
-        guard file.fingerprint == machine.fingerprint, file.op == op else {
-            throw ResultsError(path: url.path, reason: "results of machine \(file.fingerprint), not of this machine \(machine.fingerprint)")
-        }
-        return file
     }
 
     public func save(_ file: SparseResultsFile) throws {

@@ -119,7 +119,7 @@ struct Bench: ParsableCommand {
                 for (cls, shape) in work {
                     let r = bench.run(dtype: d, shape: shape, threads: t, peakGflops: peak)
                     var extra: [String: Double] = [:]
-                    for o in others { extra[o.name] = o.gflops(dtype: d, shape: shape, timer: bench.timer) }
+                    for o in others { extra[o.name] = o.gflops(dtype: d, shape: shape, threads: t, timer: bench.timer) }
                     if r.relativeError > (d == .f32 ? 1e-3 : 1e-10) {
                         warn("\(d.rawValue) \(shape): relative difference from OpenBLAS \(r.relativeError)")
                     }

@@ -17,19 +17,28 @@ struct LibraryBuilderTests {
         }
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }
         #expect(leftovers.isEmpty)
-        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../Examples/c/sgemm_example.c").standardizedFileURL
+        // The examples link the library through pkg-config and print hand-checked results.
+        let sgemm = try runExample("sgemm_example", out: out, in: dir)
+        #expect(sgemm.contains("19 22 43 50"), "\(sgemm)") // [1 2; 3 4] x [5 6; 7 8]
+        let csr = try runExample("csr_example", out: out, in: dir)
+        #expect(csr.contains("y = 3 3"), "\(csr)")
+        #expect(csr.contains("t_row_ptr = 0 1 2 3"), "\(csr)")
+        #expect(csr.contains("t_col_idx = 0 1 0, t_val = 1 3 2"), "\(csr)")
+    }
+
+    /// Builds Examples/c/<name>.c against the library with pkg-config, runs it, returns its output.
+    func runExample(_ name: String, out: LibraryBuilder.Output, in dir: URL) throws -> String {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Examples/c/\(name).c").standardizedFileURL
         let flags = try shell(["pkg-config", "--cflags", "--libs", out.pkgConfig.path])
         #expect(flags.status == 0, "\(flags.output)")
-        let exe = dir.appendingPathComponent("example")
-        let args = ["cc", example.path] + flags.output.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
-            .filter { !$0.isEmpty } + ["-o", exe.path]
-        let cc = try shell(args)
+        let exe = dir.appendingPathComponent(name)
+        let cc = try shell(["cc", source.path] + flags.output.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
+            .filter { !$0.isEmpty } + ["-o", exe.path])
         #expect(cc.status == 0, "\(cc.output)")
         let run = try shell([exe.path])
         #expect(run.status == 0, "\(run.output)")
-        // The example multiplies [1 2; 3 4] by [5 6; 7 8]: hand-checked product.
-        #expect(run.output.contains("19 22 43 50"), "\(run.output)")
+        return run.output
     }
 
     @Test("a compiler failure names the compiler's message and the generated source, and leaves the folder as it was")

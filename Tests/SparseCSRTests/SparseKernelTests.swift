@@ -44,17 +44,22 @@ struct SparseKernelTests {
         }
     }
 
-    func spmvAll<T: TestScalar>(_: T.Type, _ c: LibraryCase) throws {
+    /// Runs `body` for every matrix at every thread count, alone on the library.
+    func forEachCase<T: TestScalar>(_: T.Type, _ c: LibraryCase, _ body: (KernelLibrary, Int, String, CSRMatrix<T>) throws -> Void) throws {
         let lib = try SparseFixtures.library(c.isa, c.kind)
         try SparseFixtures.exclusive {
             for threads in Self.threadCounts {
                 lib.setNumThreads(threads)
                 defer { lib.setNumThreads(0) }
-                for (name, a) in SparseFixtures.matrices(T.self) {
-                    for (alpha, beta) in [(T(1), T(0)), (T(-0.5), T(2)), (T(0), T(3)), (T(2), T(1))] {
-                        try checkSpmv(a, lib, alpha: alpha, beta: beta, label: "\(name) t\(threads) alpha \(alpha) beta \(beta)")
-                    }
-                }
+                for (name, a) in SparseFixtures.matrices(T.self) { try body(lib, threads, name, a) }
+            }
+        }
+    }
+
+    func spmvAll<T: TestScalar>(_: T.Type, _ c: LibraryCase) throws {
+        try forEachCase(T.self, c) { lib, threads, name, a in
+            for (alpha, beta) in [(T(1), T(0)), (T(-0.5), T(2)), (T(0), T(3)), (T(2), T(1))] {
+                try checkSpmv(a, lib, alpha: alpha, beta: beta, label: "\(name) t\(threads) alpha \(alpha) beta \(beta)")
             }
         }
     }
@@ -66,12 +71,7 @@ struct SparseKernelTests {
     func spmvF64(_ c: LibraryCase) throws { try spmvAll(Double.self, c) }
 
     func transposeAll<T: TestScalar>(_: T.Type, _ c: LibraryCase) throws {
-        let lib = try SparseFixtures.library(c.isa, c.kind)
-        try SparseFixtures.exclusive {
-            for threads in Self.threadCounts {
-                lib.setNumThreads(threads)
-                defer { lib.setNumThreads(0) }
-                for (name, a) in SparseFixtures.matrices(T.self) {
+        try forEachCase(T.self, c) { lib, threads, name, a in
                     let ref = ReferenceKernels.transpose(a)
                     let ours = try a.transposed(using: lib)
                     let same = ours == ref
@@ -85,8 +85,6 @@ struct SparseKernelTests {
                     let back = try ours.transposed(using: lib)
                     let sameBack = back.rowPtr == a.rowPtr && back == ReferenceKernels.transpose(ref)
                     #expect(sameBack, "\(name) twice at \(threads) threads")
-                }
-            }
         }
     }
 
