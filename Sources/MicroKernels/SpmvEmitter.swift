@@ -119,7 +119,7 @@ struct SpmvEmitter {
         let sum = accs.dropFirst().reduce("acc0") { o.add($0, $1) }
         return """
             /* \(spec.summary) */
-            \(target) static inline \(t) bt_\(l)_spmv_dot_\(v)(const int64_t *restrict ci, const \(t) *restrict va,
+            \(target) __attribute__((always_inline)) static inline \(t) bt_\(l)_spmv_dot_\(v)(const int64_t *restrict ci, const \(t) *restrict va,
                 const \(t) *restrict x, int64_t p, int64_t p1, int64_t lim)
             {
                 \(t) s = 0;
