@@ -35,8 +35,9 @@ public struct SparseBenchRow: Codable, Sendable {
     public var oursGBps: Double
     /// Our GB/s over the measured read bandwidth at this thread count.
     public var fractionOfBandwidth: Double
-    /// Transpose only: ours with the output allocated and freed in every call, as the
-    /// peers do (their times include it); ratios to the peers use this.
+    /// Transpose only: ours with the output mapped and unmapped in every call (advised to
+    /// use 2 MiB pages, as numpy does), as the peers allocate theirs (their times include
+    /// it); ratios to the peers use this.
     public var oursFreshOutput: TimingStats?
     /// Transpose only: peak extra memory of one call beyond its inputs and outputs.
     public var extraBytes: Int64?
@@ -137,9 +138,9 @@ public struct SparseBench {
                         guard status == 0 else { throw KernelStatusError(function: "csr_transpose", status: status, message: lib.strerror(status)) }
                         names.append("ours, fresh output")
                         ops.append {
-                            let (r2, c2, v2) = (malloc((Int(n) + 1) * 8)!, malloc(max(nz, 1) * 8)!, malloc(max(nz, 1) * vs)!)
-                            status |= call(r2.assumingMemoryBound(to: Int64.self), c2.assumingMemoryBound(to: Int64.self), v2)
-                            free(r2); free(c2); free(v2)
+                            let (r2, c2, v2) = (FreshBuffer((Int(n) + 1) * 8), FreshBuffer(max(nz, 1) * 8), FreshBuffer(max(nz, 1) * vs))
+                            status |= call(r2.pointer.assumingMemoryBound(to: Int64.self), c2.pointer.assumingMemoryBound(to: Int64.self), v2.pointer)
+                            r2.free(); c2.free(); v2.free()
                         }
                         if let p = peers, p.mklPath != nil, let h = p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 0) {
                             cleanup.append { p.mklDestroy(h) }
@@ -187,6 +188,21 @@ public struct SparseBench {
         guard let peak = status("VmHWM:") else { return nil }
         return max(0, peak - before)
     }
+}
+
+/// Memory mapped for one call and unmapped after it, advised to use 2 MiB pages as numpy
+/// does for large arrays (so the peers' allocations and ours pay comparable page faults).
+struct FreshBuffer {
+    let pointer: UnsafeMutableRawPointer
+    let bytes: Int
+    init(_ bytes: Int) {
+        self.bytes = bytes
+        let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        precondition(p != MAP_FAILED && p != nil, "mmap of \(bytes) bytes failed")
+        pointer = p!
+        _ = madvise(pointer, bytes, 14) // MADV_HUGEPAGE
+    }
+    func free() { munmap(pointer, bytes) }
 }
 
 /// scipy.sparse timed in a python3 process on the same arrays (written to a temporary folder).
