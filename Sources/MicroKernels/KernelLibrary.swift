@@ -78,18 +78,7 @@ public final class KernelLibrary: @unchecked Sendable {
 
     /// A library that could not be loaded.
     public struct LoadError: Error, CustomStringConvertible {
-        public typealias SCSRSpmv = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
-        UnsafePointer<Float>?, Float, UnsafePointer<Float>?, Float, UnsafeMutablePointer<Float>?) -> Int32
-    public typealias DCSRSpmv = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
-        UnsafePointer<Double>?, Double, UnsafePointer<Double>?, Double, UnsafeMutablePointer<Double>?) -> Int32
-    public typealias SCSRTranspose = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
-        UnsafePointer<Float>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Float>?) -> Int32
-    public typealias DCSRTranspose = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
-        UnsafePointer<Double>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Double>?) -> Int32
-    public typealias CSRCheck = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
-        UnsafeMutablePointer<Int64>?) -> Int32
-
-    public let path: String
+        public let path: String
         public let reason: String
         public init(path: String, reason: String) { self.path = path; self.reason = reason }
         public var description: String { "cannot load \(path): \(reason)" }
