@@ -53,7 +53,8 @@ public enum TransposeAlgorithm: String, Codable, CaseIterable, Sendable {
     /// Per-thread histograms when they fit the budget, else the radix partition.
     case auto
     /// Per-thread column histograms, a scan and a stable scatter (ScanTrans); needs
-    /// (threads - 1) x ncols counters, so it falls back to one thread above the budget.
+    /// (threads - 1) x ncols counters, so above the budget the call takes the radix
+    /// partition instead.
     case histogram
     /// Partition by the high bits of the column into at most 2^radixBits buckets,
     /// then finish each bucket in cache; memory independent of ncols x threads.

@@ -7,7 +7,8 @@ import KernelSpec
 ///   nonzeros, a column-wise scan turns the counts into positions, each thread scatters its
 ///   share stably. The last thread counts straight into `t_row_ptr`, so one thread needs no
 ///   memory beyond the output and T threads need (T - 1) x ncols counters; above the budget
-///   the call runs it on one thread.
+///   the call takes the radix partition instead (or, where that cannot run, the histogram on
+///   one thread).
 /// - radix: the same shares are partitioned by the high bits of the column into at most
 ///   2^radixBits buckets written straight into the output arrays (row and low column bits
 ///   packed into one int64), then each bucket (a contiguous range of output positions) is
@@ -342,7 +343,7 @@ struct TransposeEmitter {
                     }
                 }
                 int radix = algorithm == 2 || (algorithm == 0 && g->ncols > 16384 && g->nnz > 65536);
-                if (algorithm == 0 && !radix && !hist_fits && nth > 1) radix = 1;
+                if (!radix && !hist_fits && nth > 1) radix = 1; /* rather than a histogram on one thread */
                 if (radix) {
                     const int st = bt_\(l)_tr_radix(g, nth, bits);
                     if (st >= 0) return st;
