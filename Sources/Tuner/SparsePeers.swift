@@ -68,14 +68,19 @@ public final class SparsePeers: @unchecked Sendable {
     /// The first of `names` that loads: by the loader's search, then in the lib folder of
     /// python3's prefix (where `pip install mkl` puts MKL), then $MKLROOT/lib.
     static func locate(_ names: [String]) -> String? {
+        for d in searchDirectories { for n in names where dlopen(d + n, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) != nil || dlopen(d + n, RTLD_LAZY | RTLD_LOCAL | RTLD_DEEPBIND) != nil { return d + n } }
+        return nil
+    }
+
+    /// Where `locate` looks, computed once (finding python3's prefix runs a process).
+    static let searchDirectories: [String] = {
         var dirs = [""]
         if let prefix = try? runCommand(["python3", "-c", "import sys; print(sys.prefix)"]), prefix.status == 0 {
             dirs.append(prefix.output.trimmingCharacters(in: .whitespacesAndNewlines) + "/lib/")
         }
         if let root = ProcessInfo.processInfo.environment["MKLROOT"] { dirs.append(root + "/lib/") }
-        for d in dirs { for n in names where dlopen(d + n, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) != nil || dlopen(d + n, RTLD_LAZY | RTLD_LOCAL | RTLD_DEEPBIND) != nil { return d + n } }
-        return nil
-    }
+        return dirs
+    }()
 
     /// MKL's thread count for later calls.
     public func setMKLThreads(_ n: Int) { mklThreads(Int32(n)) }

@@ -26,11 +26,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Sizes: n for n x n x n, or MxNxK; comma-separated. Without it: every shape class's benchmark shapes, with a report in Results/.")
     var sizes: String?
 
-    @Option(help: "Sparse: a generated matrix KIND:ARGS (uniform:MxNxK, rmat:SCALE, stencil2d:N, stencil3d:N, hugerow:MxNxH, blocks:CxS, row:N, hypersparse:NxC, column:NxC); repeatable. Without it or --matrix: the default suite, with a report in Results/.")
-    var gen: [String] = []
-
-    @Option(help: "Sparse: a Matrix Market file; repeatable.")
-    var matrix: [String] = []
+    @OptionGroup var matrices: MatrixOptions
 
     @Flag(help: "Sparse: skip the scipy peer.")
     var noScipy = false
@@ -45,8 +41,7 @@ struct Bench: ParsableCommand {
 
     func validate() throws {
         if let threads { _ = try parseIntList(threads, name: "threads") }
-        for g in gen { _ = try MatrixSource(parsing: g) }
-        if op == .gemm && !(gen.isEmpty && matrix.isEmpty) { throw ValidationError("--gen and --matrix are for --op spmv or transpose") }
+        try matrices.check(op: op)
         if let sizes { _ = try Self.parseShapes(sizes) }
     }
 

@@ -9,7 +9,7 @@ extension Bench {
     /// `bench --op spmv|transpose`: our kernels against CSparse, MKL and scipy where present.
     func runSparse(_ op: SparseOp, machine: MachineProfile) throws {
         let (libDir, config, loaded) = try loadLibrary(machine: machine)
-        let sources = try gen.map { try MatrixSource(parsing: $0) } + matrix.map { MatrixSource(kind: .file, args: [], path: $0) }
+        let sources = try matrices.sources()
         let suite = sources.isEmpty ? SparseSuites.bench(op) : sources
         let threadCounts = try threads.map { try parseIntList($0, name: "threads") } ?? Array(Set([1, machine.cores])).sorted()
         let probe = try PeakProbe(isa: config.library.isa)

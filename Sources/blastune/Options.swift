@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import KernelSpec
 import MicroKernels
+import SparseCSR
 import Tuner
 
 let blastuneCLIVersion = blastuneVersion
@@ -46,6 +47,29 @@ struct LibraryOptions: ParsableArguments {
             warn("this CPU lacks \(config.library.isa.rawValue): the library will return BT_EUNSUPPORTED here")
         }
         return config
+    }
+}
+
+/// `--gen KIND:ARGS` and `--matrix FILE.mtx`, shared by the sparse bench and search.
+struct MatrixOptions: ParsableArguments {
+    @Option(help: "Sparse: a generated matrix KIND:ARGS (uniform:MxNxK, rmat:SCALE, stencil2d:N, stencil3d:N, hugerow:MxNxH, blocks:CxS, row:N, hypersparse:NxC, column:NxC); repeatable. Without it or --matrix: the default suite.")
+    var gen: [String] = []
+
+    @Option(help: "Sparse: a Matrix Market file; repeatable.")
+    var matrix: [String] = []
+
+    func validate() throws {
+        for g in gen { _ = try MatrixSource(parsing: g) }
+    }
+
+    /// Refuses matrices for an operation that takes none.
+    func check(op: Op) throws {
+        if op.sparse == nil && !(gen.isEmpty && matrix.isEmpty) { throw ValidationError("--gen and --matrix are for --op spmv or transpose") }
+    }
+
+    /// The matrices given, generators first.
+    func sources() throws -> [MatrixSource] {
+        try gen.map { try MatrixSource(parsing: $0) } + matrix.map { MatrixSource(kind: .file, args: [], path: $0) }
     }
 }
 

@@ -13,11 +13,7 @@ struct Search: ParsableCommand {
     @Option(help: "Operation: gemm, spmv or transpose.")
     var op: Op
 
-    @Option(help: "Sparse: tune on this generated matrix KIND:ARGS instead of the default suite (repeatable; see bench --help).")
-    var gen: [String] = []
-
-    @Option(help: "Sparse: tune on this Matrix Market file (repeatable).")
-    var matrix: [String] = []
+    @OptionGroup var matrices: MatrixOptions
 
     @OptionGroup var dtypes: DTypeOption
 
@@ -45,8 +41,7 @@ struct Search: ParsableCommand {
     func validate() throws {
         guard !(resume && fresh) else { throw ValidationError("--resume and --fresh exclude each other") }
         if let budget { guard budget > 0 && budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") } }
-        for g in gen { _ = try MatrixSource(parsing: g) }
-        if op == .gemm && !(gen.isEmpty && matrix.isEmpty) { throw ValidationError("--gen and --matrix are for --op spmv or transpose") }
+        try matrices.check(op: op)
         _ = try parseClasses()
         if let threads { _ = try parseIntList(threads, name: "threads").map { t in
             guard t >= 1 && t <= 1024 else { throw ValidationError("--threads: \(t) is not 1 to 1024") }
@@ -96,7 +91,7 @@ struct Search: ParsableCommand {
 
 extension Search {
     func runSparse(_ op: SparseOp, machine: MachineProfile, isa: ISA, threads: [Int]) throws {
-        let sources = try gen.map { try MatrixSource(parsing: $0) } + matrix.map { MatrixSource(kind: .file, args: [], path: $0) }
+        let sources = try matrices.sources()
         let options = SparseSearchOptions(op: op, dtypes: dtypes.selected, threads: threads, budgetSeconds: budget ?? 300,
                                           matrices: sources, fresh: fresh, isa: isa)
         let store = ResultsStore(root: URL(fileURLWithPath: results))
