@@ -49,10 +49,17 @@ public enum MatrixMarket {
         guard !o1, !o2, ptrBytes <= memoryLimit else {
             throw fail(reader.headerLine, "\(nrows) rows need \(o1 || o2 ? "more than 2^63" : "\(ptrBytes >> 20) MiB of") row pointers; this machine has \(memoryLimit >> 20) MiB")
         }
+        let bytesPerEntry: Int64 = 8 + (header.field == .pattern ? 0 : Int64(MemoryLayout<T>.size))
+        if header.format == .coordinate {
+            // Every declared entry gives at least one nonzero: refuse before reading what cannot fit.
+            let (bytes, o) = header.entries.multipliedReportingOverflow(by: bytesPerEntry)
+            if o || bytes > memoryLimit - ptrBytes {
+                throw fail(reader.headerLine, "the header declares \(header.entries) entries, which need \(o ? "more than 2^63 bytes" : "\(bytes >> 20) MiB") at \(bytesPerEntry) bytes each; this machine has \(memoryLimit >> 20) MiB")
+            }
+        }
         var counts = [Int64](repeating: 0, count: Int(rowsPlusOne))
         var total: Int64 = 0
         var seen: Int64 = 0
-        let bytesPerEntry: Int64 = 8 + (header.field == .pattern ? 0 : Int64(MemoryLayout<T>.size))
         func addEntry(_ i: Int64, _ j: Int64, line: Int) throws(MatrixMarketError) {
             if header.symmetry == .skewSymmetric && i == j { throw fail(line, "a skew-symmetric matrix has no diagonal entries (\(i), \(j))") }
             if expandsSym && i < j { throw fail(line, "entry (\(i), \(j)) is above the diagonal of a \(header.symmetry.rawValue) matrix; only the lower triangle is stored") }
@@ -79,19 +86,21 @@ public enum MatrixMarket {
         // Pass 2: fill.
         var again = try LineReader(path: path)
         _ = try readHeader(&again)
-        var next = counts
         var cols = [Int64](repeating: 0, count: Int(total))
         var vals: [T]? = header.field == .pattern ? nil : [T](repeating: 0, count: Int(total))
+        // counts[r] is the next free slot of row r; afterwards the end of row r, shifted back below.
         try forEachEntry(&again, header) { (i: Int64, j: Int64, v: Double, _: Int) throws(MatrixMarketError) in
-            let at = Int(next[Int(i)]); next[Int(i)] += 1
+            let at = Int(counts[Int(i)]); counts[Int(i)] += 1
             cols[at] = j
             vals?[at] = T(v)
             if expandsSym && i != j {
-                let at2 = Int(next[Int(j)]); next[Int(j)] += 1
+                let at2 = Int(counts[Int(j)]); counts[Int(j)] += 1
                 cols[at2] = i
                 vals?[at2] = T(header.symmetry == .skewSymmetric ? -v : v)
             }
         }
+        for r in stride(from: Int(nrows), to: 0, by: -1) { counts[r] = counts[r - 1] }
+        counts[0] = 0
         CSRCompaction.sortAndSumInPlace(nrows: nrows, rowPtr: &counts, colIdx: &cols, values: &vals)
         do { return try CSRMatrix(nrows: nrows, ncols: header.ncols, rowPtr: counts, colIdx: cols, values: vals) } catch {
             throw fail(0, "internal: \(error)")

@@ -133,14 +133,15 @@ public struct SparseBench {
                             : { lib.dcsrTranspose(m, n, rpp, cip, vd, $0, $1, $2.assumingMemoryBound(to: Double.self)) }
                         names.append("ours")
                         ops.append { status |= call(trp, tci, tv) }
-                        row.extraBytes = Self.extraMemory { ops[0]() }
+                        row.extraBytes = ProcessMemory.extra { ops[0]() }
                         row.outputBytes = Int64(n + 1) * 8 + Int64(nz) * Int64(8 + vs)
                         guard status == 0 else { throw KernelStatusError(function: "csr_transpose", status: status, message: lib.strerror(status)) }
                         names.append("ours, fresh output")
                         ops.append {
-                            let (r2, c2, v2) = (FreshBuffer((Int(n) + 1) * 8), FreshBuffer(max(nz, 1) * 8), FreshBuffer(max(nz, 1) * vs))
-                            status |= call(r2.pointer.assumingMemoryBound(to: Int64.self), c2.pointer.assumingMemoryBound(to: Int64.self), v2.pointer)
-                            r2.free(); c2.free(); v2.free()
+                            // Mapped per call and advised to use 2 MiB pages, as numpy maps large arrays.
+                            guard let r2 = try? LazyMemory(bytes: (Int(n) + 1) * 8), let c2 = try? LazyMemory(bytes: max(nz, 1) * 8),
+                                  let v2 = try? LazyMemory(bytes: max(nz, 1) * vs) else { status = 3; return }
+                            status |= call(r2.pointer(), c2.pointer(), v2.base)
                         }
                         if let p = peers, p.mklPath != nil, let h = p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 0) {
                             cleanup.append { p.mklDestroy(h) }
@@ -171,38 +172,6 @@ public struct SparseBench {
         }
         return row
     }
-
-    /// Peak resident memory `body` adds beyond what is resident before it (Linux:
-    /// VmHWM after resetting it through /proc/self/clear_refs); nil where unsupported.
-    static func extraMemory(_ body: () -> Void) -> Int64? {
-        func status(_ key: String) -> Int64? {
-            guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
-            for line in s.split(separator: "\n") where line.hasPrefix(key) {
-                return Int64(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "").map { $0 * 1024 }
-            }
-            return nil
-        }
-        guard (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil,
-              let before = status("VmRSS:") else { body(); return nil }
-        body()
-        guard let peak = status("VmHWM:") else { return nil }
-        return max(0, peak - before)
-    }
-}
-
-/// Memory mapped for one call and unmapped after it, advised to use 2 MiB pages as numpy
-/// does for large arrays (so the peers' allocations and ours pay comparable page faults).
-struct FreshBuffer {
-    let pointer: UnsafeMutableRawPointer
-    let bytes: Int
-    init(_ bytes: Int) {
-        self.bytes = bytes
-        let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-        precondition(p != MAP_FAILED && p != nil, "mmap of \(bytes) bytes failed")
-        pointer = p!
-        _ = madvise(pointer, bytes, 14) // MADV_HUGEPAGE
-    }
-    func free() { munmap(pointer, bytes) }
 }
 
 /// scipy.sparse timed in a python3 process on the same arrays (written to a temporary folder).

@@ -6,5 +6,5 @@ struct Blastune: ParsableCommand {
         commandName: "blastune",
         abstract: "Dense and sparse BLAS kernel generator and autotuner.",
         version: blastuneCLIVersion,
-        subcommands: [Search.self, Generate.self, Bench.self, Machine.self, CSR.self, Worker.self])
+        subcommands: [Search.self, Generate.self, Bench.self, Machine.self, CSR.self, Repro.self, Worker.self])
 }
