@@ -95,11 +95,19 @@ public func runCommand(_ args: [String], environment: [String: String] = [:]) th
     p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     p.arguments = args
     if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
+    // Output goes to a file read after the exit: reading a pipe through FileHandle traps
+    // when a signal (another child's SIGCHLD) interrupts the read.
+    let log = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-cmd-\(getpid())-\(UUID().uuidString).log")
+    guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: log.path])
+    }
+    defer { try? FileManager.default.removeItem(at: log) }
+    let out = try FileHandle(forWritingTo: log)
+    p.standardOutput = out
+    p.standardError = out
     try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
     p.waitUntilExit()
+    try? out.close()
+    let data = (try? Data(contentsOf: log)) ?? Data()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
