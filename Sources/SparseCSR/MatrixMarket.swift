@@ -157,8 +157,11 @@ public enum MatrixMarket {
         // Array files store column by column: all rows (general), the lower triangle with
         // the diagonal (symmetric) or without it (skew-symmetric).
         func firstRow(_ j: Int64) -> Int64 { h.symmetry == .general ? 0 : h.symmetry == .symmetric ? j : j + 1 }
-        var aj: Int64 = 0
-        while aj < h.ncols && firstRow(aj) >= h.nrows { aj += 1 }
+        // The first column from j on that holds a value, in O(1) (firstRow grows with j, so
+        // once a column is empty all later ones are; a loop over empty columns could run
+        // 2^63 times: found by fuzzing with 0 rows and 5e9 columns).
+        func nextColumn(_ j: Int64) -> Int64 { j < h.ncols && firstRow(j) < h.nrows ? j : h.ncols }
+        var aj = nextColumn(0)
         var ai: Int64 = aj < h.ncols ? firstRow(aj) : 0
         while let fields = r.nextFields() {
             let line = r.lineNumber
@@ -188,7 +191,7 @@ public enum MatrixMarket {
                 ai += 1
                 if ai >= h.nrows {
                     aj += 1
-                    while aj < h.ncols && firstRow(aj) >= h.nrows { aj += 1 }
+                    aj = nextColumn(aj)
                     ai = aj < h.ncols ? firstRow(aj) : 0
                 }
                 count += 1
@@ -196,9 +199,10 @@ public enum MatrixMarket {
             }
         }
         if h.format == .array {
-            let full = h.symmetry == .general ? h.entries
-                : h.symmetry == .symmetric ? h.nrows * (h.nrows + 1) / 2 : h.nrows * (h.nrows - 1) / 2
-            if count < full { throw MatrixMarketError(path: r.path, line: r.lineNumber, message: "truncated: \(full) values expected, \(count) found") }
+            // In 128 bits: n (n + 1) / 2 passes 2^63 for n above about 2^32.
+            let n = Int128(h.nrows)
+            let full = h.symmetry == .general ? Int128(h.entries) : h.symmetry == .symmetric ? n * (n + 1) / 2 : n * (n - 1) / 2
+            if Int128(count) < full { throw MatrixMarketError(path: r.path, line: r.lineNumber, message: "truncated: \(full) values expected, \(count) found") }
         }
     }
 
@@ -241,10 +245,12 @@ struct Field {
     }
 }
 
-/// Reads a file line by line with getline (streaming: one line in memory at a time).
-struct LineReader {
+/// Reads a file line by line with getline (streaming: one line in memory at a time). The
+/// file and the line buffer are released at the end of the file or when the reader goes
+/// away, whichever comes first (a read that stops at an error leaks nothing).
+final class LineReader {
     let path: String
-    private let file: UnsafeMutablePointer<FILE>
+    private var file: UnsafeMutablePointer<FILE>?
     private var buffer: UnsafeMutablePointer<CChar>? = nil
     private var capacity = 0
     private(set) var lineNumber = 0
@@ -258,10 +264,20 @@ struct LineReader {
         file = f
     }
 
+    deinit { close() }
+
+    private func close() {
+        if let f = file { fclose(f) }
+        free(buffer)
+        file = nil
+        buffer = nil
+    }
+
     /// The next line without its line end (LF or CRLF), or nil at the end.
-    mutating func next() -> String? {
-        let n = getline(&buffer, &capacity, file)
-        guard n >= 0, let b = buffer else { fclose(file); free(buffer); buffer = nil; return nil }
+    func next() -> String? {
+        guard let f = file else { return nil }
+        let n = getline(&buffer, &capacity, f)
+        guard n >= 0, let b = buffer else { close(); return nil }
         lineNumber += 1
         var len = n
         while len > 0 && (b[len - 1] == 10 || b[len - 1] == 13) { len -= 1 }
@@ -269,7 +285,7 @@ struct LineReader {
     }
 
     /// The fields of the next data line (empty for a blank or comment line), or nil at the end.
-    mutating func nextFields() -> [Field]? {
+    func nextFields() -> [Field]? {
         guard let line = next() else { return nil }
         let t = line.drop(while: { $0 == " " || $0 == "\t" })
         if t.hasPrefix("%") { return [] }

@@ -124,6 +124,34 @@ struct MatrixMarketTests {
         #expect(many.message.contains("needs more than"), "\(many)")
     }
 
+    @Test("the fuzzing seed corpus and every input fuzzing found are read or refused without a crash")
+    func fuzzCorpus() throws {
+        let fuzz = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../Fuzz").standardizedFileURL
+        var files = 0
+        for dir in ["corpus/mtx", "regressions/mtx"] {
+            let d = fuzz.appendingPathComponent(dir)
+            for name in try FileManager.default.contentsOfDirectory(atPath: d.path) where !name.hasPrefix(".") {
+                _ = try? MatrixMarket.read(d.appendingPathComponent(name).path, as: Double.self, memoryLimit: 64 << 20)
+                files += 1
+            }
+        }
+        #expect(files >= 10)
+    }
+
+    @Test("a read that stops at an error closes its file (found by fuzzing: the reader leaked it)")
+    func errorsCloseFiles() throws {
+        func openFiles() throws -> Int { try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count }
+        let bad = try mtx("%%MatrixMarket matrix coor\u{e4}inate real general\n0 0 0\n")
+        let truncated = try mtx("%%MatrixMarket matrix coordinate real general\n2 2 3\n1 1 1\n")
+        let before = try openFiles()
+        for _ in 0..<300 {
+            #expect(throws: MatrixMarketError.self) { try MatrixMarket.read(bad, as: Double.self) }
+            #expect(throws: MatrixMarketError.self) { try MatrixMarket.read(truncated, as: Double.self) }
+        }
+        // Other tests may open a few files meanwhile; 600 leaked handles would show.
+        #expect(try openFiles() < before + 50)
+    }
+
     @Test("a missing file is a clear error")
     func missing() {
         #expect(throws: MatrixMarketError.self) { try MatrixMarket.read("/nonexistent/x.mtx", as: Double.self) }
