@@ -74,4 +74,18 @@ struct GeneratedCodeTests {
             #expect(masked.status == 0, "\(masked.output)")
         }
     }
+
+    @Test("every bt_* entry point, called 100,000 times with hostile arguments under ASan and UBSan: a refusal with outputs untouched, or the right result", arguments: ISA.allCases.filter { MachineProfile.current().supports($0) })
+    func hostileCalls(_ isa: ISA) throws {
+        let (out, _) = try Fixtures.library(isa, .analytical)
+        let exe = try scratchDirectory("hostile-\(isa.rawValue)").appendingPathComponent("hostile")
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/hostile_harness.c")
+        let build = try shell(["gcc", "-std=gnu11", "-O1", "-g", "-fopenmp", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                               "-Wall", "-Wextra", "-Werror", "-I", out.directory.path, out.source.path, source.path, "-o", exe.path, "-lm"])
+        #expect(build.status == 0, "\(build.output)")
+        let run = try shell([exe.path, "100000"], env: ["ASAN_OPTIONS": "detect_leaks=1"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains(" 0 failed"), "\(run.output)")
+        #expect(!run.output.contains("runtime error"), "\(run.output)")
+    }
 }
