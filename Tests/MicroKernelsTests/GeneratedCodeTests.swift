@@ -88,4 +88,17 @@ struct GeneratedCodeTests {
         #expect(run.output.contains(" 0 failed"), "\(run.output)")
         #expect(!run.output.contains("runtime error"), "\(run.output)")
     }
+
+    @Test("an allocation failing inside a kernel (address space limited as by ulimit -v) gives BT_ENOMEM with outputs untouched, and the next call succeeds", arguments: ISA.allCases.filter { MachineProfile.current().supports($0) })
+    func outOfMemory(_ isa: ISA) throws {
+        let (out, _) = try Fixtures.library(isa, .analytical)
+        let exe = try scratchDirectory("nomem-\(isa.rawValue)").appendingPathComponent("nomem")
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/nomem_harness.c")
+        let build = try shell(["gcc", "-std=gnu11", "-O2", "-fopenmp", "-Wall", "-Wextra", "-Werror", "-I", out.directory.path,
+                               out.source.path, source.path, "-o", exe.path, "-lm"])
+        #expect(build.status == 0, "\(build.output)")
+        let run = try shell([exe.path])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("nomem: 8 checks, 0 failed"), "\(run.output)")
+    }
 }
