@@ -30,10 +30,11 @@ public struct LibraryBuilder: Sendable {
         let sources = try LibraryGenerator.sources(for: config)
         let fm = FileManager.default
         let dir = directory.standardizedFileURL
-        do { try fm.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
-            throw BuildFolderError(path: dir.path, reason: "cannot create the output folder (\(error.localizedDescription))")
-        }
-        guard fm.isWritableFile(atPath: dir.path) else { throw BuildFolderError(path: dir.path, reason: "the output folder is not writable") }
+        let created = try Self.makeFolder(dir)
+        var done = false
+        // A failed build leaves no folder behind that it made (the innermost first).
+        defer { if !done { for url in created.reversed() { rmdir(url.path) } } }
+        guard access(dir.path, W_OK) == 0 else { throw BuildFolderError(path: dir.path, reason: "the output folder is not writable") }
         let staging = dir.appendingPathComponent(".blastune-staging-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
         try fm.createDirectory(at: staging, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: staging) }
@@ -58,7 +59,33 @@ public struct LibraryBuilder: Sendable {
         for name in files.keys.sorted() + ["libkernels.so"] {
             try AtomicFile.replace(dir.appendingPathComponent(name), with: staging.appendingPathComponent(name))
         }
+        done = true
         return Output(directory: dir)
+    }
+
+    /// Creates `dir` and its missing parents; returns the folders it created, outermost
+    /// first. The error names the path at fault and why (a file in the way, no permission).
+    static func makeFolder(_ dir: URL) throws -> [URL] {
+        var missing: [URL] = []
+        var at = dir
+        var isDir: ObjCBool = false
+        while !FileManager.default.fileExists(atPath: at.path, isDirectory: &isDir) && at.path != "/" {
+            missing.insert(at, at: 0)
+            at = at.deletingLastPathComponent()
+        }
+        if !isDir.boolValue {
+            throw BuildFolderError(path: dir.path, reason: "cannot create the output folder: \(at.path) is a file, not a folder")
+        }
+        var created: [URL] = []
+        for url in missing {
+            guard mkdir(url.path, 0o755) == 0 || errno == EEXIST else {
+                let why = String(cString: strerror(errno))
+                for c in created.reversed() { rmdir(c.path) }
+                throw BuildFolderError(path: dir.path, reason: "cannot create the output folder: \(url.path): \(why)")
+            }
+            created.append(url)
+        }
+        return created
     }
 }
 

@@ -10,7 +10,8 @@ public enum ToolchainError: Error, CustomStringConvertible {
         case .compilerNotFound(let cc):
             return "C compiler '\(cc)' not found (set CC or install gcc)"
         case .compileFailed(let cc, let source, let message):
-            return "C compiler '\(cc)' failed on \(source):\n\(message)"
+            let text = message.trimmingCharacters(in: .whitespacesAndNewlines)
+            return "C compiler '\(cc)' failed on \(source)" + (text.isEmpty ? " without a message" : ":\n\(text)")
         }
     }
 }
