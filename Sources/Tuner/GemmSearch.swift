@@ -14,6 +14,9 @@ public struct SearchOptions: Sendable {
     /// Ignore earlier results and journal (otherwise a search resumes).
     public var fresh: Bool
     public var isa: ISA
+    /// Seconds a candidate may take beyond its expected measuring time before its worker is
+    /// killed and the candidate recorded as hung.
+    public var candidateTimeout: Double = 30
 
     public init(dtypes: [DType], threads: [Int], budgetSeconds: Double, classes: [ShapeClass], fresh: Bool, isa: ISA) {
         self.dtypes = dtypes; self.threads = threads; self.budgetSeconds = budgetSeconds
@@ -304,7 +307,7 @@ public final class GemmSearch {
         }
         let req = WorkerRequest(kind: .gemm, library: lib.library.path, dtype: spec.dtype, shapes: shapes, threads: threads, timer: timer)
         let expected = shapes.map { $0.flops / 5e9 }.reduce(0, +) * Double(timer.maxSamples) * 4
-        let timeout = 30 + expected + Double(timer.maxSamples * 2 * shapes.count) * timer.sampleSeconds * 2
+        let timeout = options.candidateTimeout + expected + Double(timer.maxSamples * 2 * shapes.count) * timer.sampleSeconds * 2
         switch worker.send(req, timeout: timeout) {
         case .answered(let r):
             if let w = r.wrong { e.status = .wrong; e.message = w }

@@ -23,8 +23,12 @@ public final class WorkerClient: @unchecked Sendable {
     private let lock = NSCondition()
     private var stderrFile: URL?
 
-    public init(command: [String]) {
+    /// Variables added to the worker's environment (fault injection in tests).
+    public let environment: [String: String]
+
+    public init(command: [String], environment: [String: String] = [:]) {
         self.command = command
+        self.environment = environment
     }
 
     deinit { stop() }
@@ -74,6 +78,7 @@ public final class WorkerClient: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: command[0])
         p.arguments = Array(command.dropFirst())
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let inPipe = Pipe(), outPipe = Pipe()
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-worker-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log")
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)

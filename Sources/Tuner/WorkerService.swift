@@ -28,8 +28,22 @@ public final class WorkerService {
         }
     }
 
+    /// A fault injected into the candidates of a search (`BLASTUNE_INJECT_FAULTS=N`: of every N
+    /// libraries, by a hash of their path, one crashes, one hangs and one computes NaN).
+    enum InjectedFault { case crash, hang, wrong }
+
+    static let faultModulus: UInt64? = ProcessInfo.processInfo.environment["BLASTUNE_INJECT_FAULTS"].flatMap { UInt64($0) }.flatMap { $0 >= 3 ? $0 : nil }
+
+    static func injectedFault(_ library: String) -> InjectedFault? {
+        guard let n = faultModulus, let h = UInt64(stableHash([library]), radix: 16) else { return nil }
+        switch h % n { case 0: return .crash; case 1: return .hang; case 2: return .wrong; default: return nil }
+    }
+
     /// Handles one request in this process.
     public func handle(_ req: WorkerRequest) -> WorkerResponse {
+        let fault = req.kind == .tiles ? nil : Self.injectedFault(req.library)
+        if fault == .crash { kill(getpid(), SIGSEGV) }
+        if fault == .hang { while true { sleep(60) } }
         switch req.kind {
         case .tiles: return tiles(req)
         case .sparse:
@@ -41,7 +55,7 @@ public final class WorkerService {
             openblas_set_num_threads(Int32(req.threads))
             var out = WorkerResponse()
             for shape in req.shapes {
-                switch measure(lib, req.dtype, shape, req.timer) {
+                switch measure(lib, req.dtype, shape, req.timer, poison: fault == .wrong) {
                 case .success(let m): out.measurements.append(m)
                 case .failure(let f):
                     if f.wrong { out.wrong = f.message } else { out.error = f.message }
@@ -61,12 +75,13 @@ public final class WorkerService {
         return l
     }
 
-    private func measure(_ lib: KernelLibrary, _ dtype: DType, _ shape: GemmShape, _ timer: TimerSettings) -> Result<ShapeMeasurement, Failure> {
+    private func measure(_ lib: KernelLibrary, _ dtype: DType, _ shape: GemmShape, _ timer: TimerSettings, poison: Bool) -> Result<ShapeMeasurement, Failure> {
         let key = "\(dtype.rawValue) \(shape)"
         let pair = pairs[key] ?? GemmPair(dtype: dtype, shape: shape)
         pairs[key] = pair
         pair.poisonC()
         let status = pair.ours(lib)
+        if poison { pair.poisonC() }
         pair.openblas()
         if status != 0 { return .failure(Failure(wrong: false, message: "\(shape): status \(status) (\(lib.strerror(status)))")) }
         let (diff, bound) = pair.normwiseError()

@@ -42,6 +42,28 @@ struct SearchTests {
         #expect(cfg.origin.contains("tuned"))
     }
 
+    @Test("candidates that crash, hang or compute NaN (injected in the worker) are journaled as such and skipped; the search finishes with a checked result")
+    func injectedFaults() throws {
+        let root = try tempDirectory("faults")
+        let store = ResultsStore(root: root)
+        var options = SearchOptions(dtypes: [.f64], threads: [1], budgetSeconds: 25, classes: [.small], fresh: true, isa: machine.bestISA)
+        options.candidateTimeout = 3
+        let worker = WorkerClient(command: [blastuneExecutable, "worker"], environment: ["BLASTUNE_INJECT_FAULTS": "5"])
+        _ = try GemmSearch(machine: machine, store: store, options: options, worker: worker).run()
+        let journal = try SearchJournal(url: store.directory(for: machine).appendingPathComponent("search-gemm-f64.jsonl"), fresh: false)
+        let statuses = Set(journal.all.map(\.status))
+        #expect(statuses.contains(.crashed) && statuses.contains(.hung) && statuses.contains(.wrong), "\(journal.all.map(\.status))")
+        #expect(journal.all.filter { $0.status != .ok }.allSatisfy { $0.message != nil })
+        let small = try #require(try store.loadGemm(.f64, machine: machine)?.classes.first { $0.shapeClass == .small })
+        // The winner is a candidate that was measured sound.
+        #expect(journal.all.contains { e in
+            var spec = e.spec
+            spec.threads = small.spec.threads   // the result carries the class's thread count
+            return spec == small.spec && e.status == .ok
+        })
+        #expect(small.ratio > 0)
+    }
+
     @Test("a search killed with SIGKILL leaves only whole files and resumes without measuring anything twice")
     func killedSearchResumes() throws {
         let root = try tempDirectory("killed")
