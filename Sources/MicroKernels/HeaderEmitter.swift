@@ -94,4 +94,38 @@ enum HeaderEmitter {
 
         """
     }
+
+    /// `kernelsConfig.cmake`: `find_package(kernels)` with this folder on `CMAKE_PREFIX_PATH`
+    /// gives the imported target `kernels::kernels` (the library and kernels.h).
+    static func cmakeConfig(directory: String, version: String) -> String {
+        """
+        # blastune-generated kernels \(version): find_package(kernels) gives kernels::kernels.
+        if(NOT TARGET kernels::kernels)
+          add_library(kernels::kernels SHARED IMPORTED)
+          set_target_properties(kernels::kernels PROPERTIES
+            IMPORTED_LOCATION "\(directory)/libkernels.so"
+            IMPORTED_SONAME "libkernels.so"
+            INTERFACE_INCLUDE_DIRECTORIES "\(directory)")
+        endif()
+        set(kernels_VERSION "\(version)")
+        set(kernels_FOUND TRUE)
+
+        """
+    }
+
+    /// `kernelsConfigVersion.cmake`: any requested version up to this one is compatible.
+    static func cmakeConfigVersion(version: String) -> String {
+        """
+        set(PACKAGE_VERSION "\(version)")
+        if(PACKAGE_FIND_VERSION VERSION_GREATER PACKAGE_VERSION)
+          set(PACKAGE_VERSION_COMPATIBLE FALSE)
+        else()
+          set(PACKAGE_VERSION_COMPATIBLE TRUE)
+          if(PACKAGE_FIND_VERSION STREQUAL PACKAGE_VERSION)
+            set(PACKAGE_VERSION_EXACT TRUE)
+          endif()
+        endif()
+
+        """
+    }
 }

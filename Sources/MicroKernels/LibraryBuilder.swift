@@ -18,6 +18,7 @@ public struct LibraryBuilder: Sendable {
         public var header: URL { directory.appendingPathComponent("kernels.h") }
         public var json: URL { directory.appendingPathComponent("kernels.json") }
         public var pkgConfig: URL { directory.appendingPathComponent("kernels.pc") }
+        public var cmakeConfig: URL { directory.appendingPathComponent("kernelsConfig.cmake") }
     }
 
     /// Generates and compiles `config` into `directory`.
@@ -42,6 +43,8 @@ public struct LibraryBuilder: Sendable {
         let files = [
             "kernels.c": sources.source, "kernels.h": sources.header, "kernels.json": sources.json,
             "kernels.pc": HeaderEmitter.pkgConfig(directory: dir.path, version: config.version, openMP: openMP),
+            "kernelsConfig.cmake": HeaderEmitter.cmakeConfig(directory: dir.path, version: config.version),
+            "kernelsConfigVersion.cmake": HeaderEmitter.cmakeConfigVersion(version: config.version),
         ]
         for (name, text) in files { try Data(text.utf8).write(to: staging.appendingPathComponent(name)) }
         let source = staging.appendingPathComponent("kernels.c")

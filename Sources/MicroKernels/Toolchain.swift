@@ -90,25 +90,42 @@ public struct Toolchain: Sendable {
 }
 
 /// Runs a command through `/usr/bin/env` (so PATH is searched), with `environment` added to
-/// this process's, and returns its exit status and merged stdout and stderr.
+/// this process's, and returns its exit status (128 + the signal when killed by one) and
+/// merged stdout and stderr.
+///
+/// Spawned with posix_spawn, an empty signal mask and default signal actions: a child
+/// started from a thread that blocks signals (Swift's test runner) would otherwise inherit
+/// SIGCHLD blocked, and programs that wait for their own children (cmake) would hang.
+/// Output goes to a file read after the exit (reading a pipe through FileHandle traps when
+/// a signal interrupts it).
 public func runCommand(_ args: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
-    // Output goes to a file read after the exit: reading a pipe through FileHandle traps
-    // when a signal (another child's SIGCHLD) interrupts the read.
     let log = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-cmd-\(getpid())-\(UUID().uuidString).log")
-    guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
-        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: log.path])
-    }
     defer { try? FileManager.default.removeItem(at: log) }
-    let out = try FileHandle(forWritingTo: log)
-    p.standardOutput = out
-    p.standardError = out
-    try p.run()
-    p.waitUntilExit()
-    try? out.close()
+    var actions = posix_spawn_file_actions_t()
+    var attr = posix_spawnattr_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawnattr_init(&attr)
+    defer { posix_spawn_file_actions_destroy(&actions); posix_spawnattr_destroy(&attr) }
+    posix_spawn_file_actions_addopen(&actions, 1, log.path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_adddup2(&actions, 1, 2)
+    var none = sigset_t(), all = sigset_t()
+    sigemptyset(&none)
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attr, &none)
+    posix_spawnattr_setsigdefault(&attr, &all)
+    posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }.map { "\($0)=\($1)" }
+    let argv = (["/usr/bin/env"] + args).map { strdup($0) } + [nil]
+    let envp = env.map { strdup($0) } + [nil]
+    defer { (argv + envp).forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, "/usr/bin/env", &actions, &attr, argv, envp)
+    guard rc == 0 else {
+        throw CocoaError(.executableLoad, userInfo: [NSLocalizedDescriptionKey: "cannot run \(args.first ?? ""): \(String(cString: strerror(rc)))"])
+    }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let code = status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     let data = (try? Data(contentsOf: log)) ?? Data()
-    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    return (code, String(decoding: data, as: UTF8.self))
 }

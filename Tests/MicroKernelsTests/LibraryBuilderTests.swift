@@ -29,6 +29,40 @@ struct LibraryBuilderTests {
         for t in [1, 2, 64] { #expect(repro.contains("\(t) threads: exact (success)"), "\(repro)") }
     }
 
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Examples").standardizedFileURL
+
+    @Test("find_package(kernels) with the generated folder on CMAKE_PREFIX_PATH links Examples/cmake (C and C++)")
+    func cmakeConfig() throws {
+        let dir = try scratchDirectory("cmake")
+        let out = try LibraryBuilder().build(config, into: dir.appendingPathComponent("kernels"))
+        #expect(FileManager.default.fileExists(atPath: out.cmakeConfig.path))
+        let build = dir.appendingPathComponent("build").path
+        let configure = try shell(["cmake", "-S", Self.examples.appendingPathComponent("cmake").path, "-B", build,
+                                   "-DCMAKE_PREFIX_PATH=\(out.directory.path)"])
+        #expect(configure.status == 0, "\(configure.output)")
+        let make = try shell(["cmake", "--build", build])
+        #expect(make.status == 0, "\(make.output)")
+        let c = try shell([build + "/kernels_example"]), cxx = try shell([build + "/kernels_example_cxx"])
+        #expect(c.output.contains("C = 19 22 43 50, y = 3 3"), "\(c.output)")
+        #expect(cxx.output.contains("C++: C = 19 22 43 50"), "\(cxx.output)")
+        // A version newer than the folder's is refused by kernelsConfigVersion.cmake.
+        let newer = dir.appendingPathComponent("newer")
+        try FileManager.default.createDirectory(at: newer, withIntermediateDirectories: true)
+        try "cmake_minimum_required(VERSION 3.16)\nproject(n C)\nfind_package(kernels 99 REQUIRED)\n"
+            .write(to: newer.appendingPathComponent("CMakeLists.txt"), atomically: true, encoding: .utf8)
+        let refused = try shell(["cmake", "-S", newer.path, "-B", build + "-newer", "-DCMAKE_PREFIX_PATH=\(out.directory.path)"])
+        #expect(refused.status != 0 && refused.output.contains("kernels"), "\(refused.output)")
+    }
+
+    @Test("Examples/python calls bt_sgemm, bt_dgemm, bt_dcsr_spmv and bt_dcsr_transpose on NumPy and scipy arrays through ctypes")
+    func python() throws {
+        guard (try? shell(["python3", "-c", "import numpy, scipy"]).status) == 0 else { return } // the issue: where python3 with NumPy is present
+        let out = try LibraryBuilder().build(config, into: try scratchDirectory("python"))
+        let r = try shell(["python3", Self.examples.appendingPathComponent("python/blastune_kernels.py").path, out.directory.path])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("python example: ok"), "\(r.output)")
+    }
+
     /// Builds Examples/c/<name>.c against the library with pkg-config, runs it, returns its output.
     func runExample(_ name: String, out: LibraryBuilder.Output, in dir: URL, env: [String: String] = [:]) throws -> String {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
