@@ -24,6 +24,11 @@ struct LibraryBuilderTests {
         #expect(csr.contains("y = 3 3"), "\(csr)")
         #expect(csr.contains("t_row_ptr = 0 1 2 3"), "\(csr)")
         #expect(csr.contains("t_col_idx = 0 1 0, t_val = 1 3 2"), "\(csr)")
+        // A CBLAS program linked with libkernels.so instead of a BLAS (cblas.h from OpenBLAS's headers).
+        let cblasHeader = try shell(["pkg-config", "--cflags", "openblas"]).output.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
+        let cblas = try runExample("cblas_example", out: out, in: dir, extraFlags: cblasHeader)
+        #expect(cblas.contains("cblas_sgemm: 19 22 43 50") && cblas.contains("cblas_dgemm: 19 22 43 50"), "\(cblas)")
+        #expect(cblas.contains("after a bad lda: c[0] = -1") && cblas.contains("parameter 9 (lda)"), "\(cblas)")
         // Case mkl-csr-transpose-1x100m of `blastune repro`, as the original report ran it.
         let repro = try runExample("repro_mkl_transpose_1x100m", out: out, in: dir, env: ["BLASTUNE_EXACT_THREADS": "1"])
         for t in [1, 2, 64] { #expect(repro.contains("\(t) threads: exact (success)"), "\(repro)") }
@@ -64,14 +69,14 @@ struct LibraryBuilderTests {
     }
 
     /// Builds Examples/c/<name>.c against the library with pkg-config, runs it, returns its output.
-    func runExample(_ name: String, out: LibraryBuilder.Output, in dir: URL, env: [String: String] = [:]) throws -> String {
+    func runExample(_ name: String, out: LibraryBuilder.Output, in dir: URL, env: [String: String] = [:], extraFlags: [String] = []) throws -> String {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../Examples/c/\(name).c").standardizedFileURL
         let flags = try shell(["pkg-config", "--cflags", "--libs", out.pkgConfig.path])
         #expect(flags.status == 0, "\(flags.output)")
         let exe = dir.appendingPathComponent(name)
         let cc = try shell(["cc", source.path] + flags.output.split(separator: " ").map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) }
-            .filter { !$0.isEmpty } + ["-o", exe.path])
+            .filter { !$0.isEmpty } + extraFlags + ["-o", exe.path])
         #expect(cc.status == 0, "\(cc.output)")
         let run = try shell([exe.path], env: env)
         #expect(run.status == 0, "\(run.output)")
