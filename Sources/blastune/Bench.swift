@@ -83,8 +83,8 @@ struct Bench: ParsableCommand {
             }
             config = try JSONDecoder().decode(KernelsConfig.self, from: data)
         } else {
-            config = try library.resolve(machine: machine)
-            libDir = try LibraryCache().build(config).directory
+            let built = try library.build(machine: machine)
+            (config, libDir) = (built.config, built.output.directory)
         }
         return (libDir, config, try KernelLibrary(path: libDir.appendingPathComponent("libkernels.so").path))
     }

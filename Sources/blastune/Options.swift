@@ -48,6 +48,12 @@ struct LibraryOptions: ParsableArguments {
         }
         return config
     }
+
+    /// The configuration these options select, built into the library cache (reused when built before).
+    func build(machine: MachineProfile) throws -> (config: KernelsConfig, output: LibraryBuilder.Output) {
+        let config = try resolve(machine: machine)
+        return (config, try LibraryCache().build(config))
+    }
 }
 
 /// `--gen KIND:ARGS` and `--matrix FILE.mtx`, shared by the sparse bench and search.

@@ -64,6 +64,7 @@ struct Repro: ParsableCommand {
                 throw ValidationError("no case named '\(n)'; `blastune repro list` shows the catalog")
             }
             if let t = threads { _ = try parseIntList(t, name: "threads") }
+            if let t = timeout, !(t > 0) { throw ValidationError("--timeout must be a positive number of seconds") }
         }
 
         func run() throws {
@@ -92,10 +93,11 @@ struct Repro: ParsableCommand {
                 guard FileManager.default.fileExists(atPath: given, isDirectory: &isDir) else {
                     throw ValidationError("--library: \(given) does not exist")
                 }
-                return isDir.boolValue ? URL(fileURLWithPath: given).appendingPathComponent("libkernels.so").path : given
+                let path = isDir.boolValue ? URL(fileURLWithPath: given).appendingPathComponent("libkernels.so").path : given
+                _ = try KernelLibrary(path: path) // one clear error now rather than one per case
+                return path
             }
-            let config = try build.resolve(machine: MachineProfile.current())
-            return try LibraryCache().build(config).library.path
+            return try build.build(machine: MachineProfile.current()).output.library.path
         }
     }
 

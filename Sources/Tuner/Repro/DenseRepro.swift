@@ -55,7 +55,6 @@ enum DenseRepro {
         let b = try Operand<T>(inner: row ? n : k, outer: row ? k : n, ld: ldb ?? ld, salt: 2, what: "B")
         func aAt(_ i: Int64, _ p: Int64) -> T { row ? a[p, i] : a[i, p] }
         func bAt(_ p: Int64, _ j: Int64) -> T { row ? b[j, p] : b[p, j] }
-        var worst = ""
         for t in threads {
             let c = try Operand<T>(inner: row ? n : m, outer: row ? m : n, ld: ld, salt: 3, what: "C")
             try ctx.request(threads: t)
@@ -70,9 +69,9 @@ enum DenseRepro {
                     try expect(got == want, "\(name(T.self)) \(row ? "row" : "column")-major ld=\(ld): C(\(i),\(j)) at flat offset \(offset) is \(got), expected \(want)")
                 }
             }
-            worst = "last offset \(row ? (m - 1) * ld + n - 1 : (n - 1) * ld + m - 1)"
         }
-        return "\(name(T.self)) \(row ? "row" : "column")-major m=\(m) n=\(n) k=\(k) lda=ldc=\(ld) ldb=\(b.ld), threads \(threads): all \(m * n) entries exact (\(worst))"
+        let last = row ? (m - 1) * ld + n - 1 : (n - 1) * ld + m - 1
+        return "\(name(T.self)) \(row ? "row" : "column")-major m=\(m) n=\(n) k=\(k) lda=ldc=\(ld) ldb=\(b.ld), threads \(threads): all \(m * n) entries exact (last offset \(last))"
     }
 
     /// Case `dense-flat-index-2^31`.

@@ -128,7 +128,6 @@ enum SparseRepro {
             let extra = boundMemory ? try boundedExtraMemory(ctx, outputBytes: outputBytes, what: what, call) : "not measured"
             if !boundMemory { try call() }
             let (per, rest) = (nnz / ncols, nnz % ncols)
-            var row: Int64 = 0
             for c in 0...ncols {
                 let want = c * per + min(c, rest)
                 if trp[Int(c)] != want { throw ReproFailure("\(what): t_row_ptr[\(c)] is \(trp[Int(c)]), expected \(want)") }
@@ -137,8 +136,7 @@ enum SparseRepro {
                 var q: Int64 = 0
                 for at in Int(trp[Int(c)])..<Int(trp[Int(c) + 1]) {
                     let p = c + q * ncols
-                    row = 0
-                    var hi = nrows - 1   // row_of(p): the last row starting at or before p
+                    var row: Int64 = 0, hi = nrows - 1   // row_of(p): the last row starting at or before p
                     while row < hi { let mid = (row + hi + 1) / 2; if rp[Int(mid)] <= p { row = mid } else { hi = mid - 1 } }
                     if tci[at] != row || tva[at] != T(q) {
                         throw ReproFailure("\(what): entry \(at) (column \(c), position \(q)) is row \(tci[at]) value \(tva[at]); expected row \(row) value \(q)")
