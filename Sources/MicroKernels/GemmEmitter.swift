@@ -106,8 +106,12 @@ struct GemmEmitter {
         let decls = (0..<nr).map { j in (0..<mv).map { "\(acc($0, j)) = \(ops.zero())" }.joined(separator: ", ") }
             .map { "    \(vt) \($0);" }.joined(separator: "\n")
         let unrolled = (0..<ku).map { kStep(am, bm, $0, vectors: mv, indent: "        ") }.joined(separator: "\n")
+        // Every cache line of each column of the C tile, fetched while the K loop runs
+        // (prefetches never fault, so rows past a short edge tile are harmless).
+        let lineElems = 64 / Int(spec.dtype.size)
         let prefetchC = (0..<nr).map { j in
-            "    if (\(j) < nr) { \(ops.prefetch("c + \(j) * ldc")); \(ops.prefetch("c + \(j) * ldc + (mr - 1)")); }"
+            let lines = stride(from: 0, to: mr, by: lineElems).map { ops.prefetch("c + \(j) * ldc + \($0)") + ";" }
+            return "    if (\(j) < nr) { " + lines.joined(separator: " ") + " \(ops.prefetch("c + \(j) * ldc + (mr - 1)")); }"
         }.joined(separator: "\n")
         let groups = bm == .cols
             ? (0..<(nr + 2) / 3).map { "    const \(t) *bg\($0) = bp + \(3 * $0) * ldb;" }.joined(separator: "\n") + "\n"
@@ -241,6 +245,11 @@ struct GemmEmitter {
                         int64_t j = 0;
                         for (; j < nr; j++) bp[j] = src[j];
                         for (; j < \(nr); j++) bp[j] = 0;
+                    }
+                } else if (nr == \(nr)) {
+                    /* A full sliver: one pass down the \(nr) columns together, writing bp in order. */
+                    for (int64_t p = 0; p < kc; p++, bp += \(nr)) {
+            \((0..<nr).map { "            bp[\($0)] = b[\($0) * ldb + p];" }.joined(separator: "\n"))
                     }
                 } else {
                     for (int64_t j = 0; j < \(nr); j++) {
