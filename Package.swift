@@ -35,6 +35,6 @@ let package = Package(
         .testTarget(name: "MicroKernelsTests", dependencies: ["MicroKernels", "KernelSpec", "Tuner", "COpenBLAS"],
                     exclude: ["Harness"]),
         .testTarget(name: "SparseCSRTests", dependencies: ["SparseCSR", "MicroKernels", "KernelSpec", "Tuner"], exclude: ["Harness"]),
-        .testTarget(name: "TunerTests", dependencies: ["Tuner", "KernelSpec", "MicroKernels", "SparseCSR"], exclude: ["Faulty"]),
+        .testTarget(name: "TunerTests", dependencies: ["Tuner", "KernelSpec", "MicroKernels", "SparseCSR", "COpenBLAS"], exclude: ["Faulty"]),
     ]
 )

@@ -1,14 +1,5 @@
 import MicroKernels
 
-/// A sparse kernel of a built library that returned a status other than `BT_OK`.
-public struct KernelStatusError: Error, CustomStringConvertible, Equatable {
-    public let function: String
-    public let status: Int32
-    public let message: String
-    public var description: String { "\(function) returned \(status): \(message)" }
-    public init(function: String, status: Int32, message: String) { self.function = function; self.status = status; self.message = message }
-}
-
 extension CSRMatrix {
     /// `y = alpha * A * x + beta * y` by the library's `bt_scsr_spmv` / `bt_dcsr_spmv`.
     /// A pattern matrix multiplies as if every value were 1.

@@ -7,13 +7,16 @@ import Tuner
 
 /// The operations `bench` and `search` know.
 enum Op: String, ExpressibleByArgument, CaseIterable {
-    case gemm, spmv, transpose
+    case gemm, spmv, transpose, lu, cholesky
     var sparse: SparseOp? { SparseOp(rawValue: rawValue) }
+    /// LU and Cholesky: benchmarks of a factorization built on the generated GEMM (bench only).
+    var factorization: FactorizationKind? { FactorizationKind(rawValue: rawValue) }
 }
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Time the generated kernels against their peers (OpenBLAS; CSparse, MKL, scipy for sparse) in the same process, interleaved.")
+        abstract: "Time the generated kernels against their peers (OpenBLAS; CSparse, MKL, scipy for sparse) in the same process, interleaved.",
+        discussion: "--op lu and --op cholesky time blocked factorizations whose trailing updates go through the generated dgemm (panels through LAPACKE) against LAPACKE_dgetrf / LAPACKE_dpotrf on OpenBLAS, on n x n f64 matrices (--sizes n,...; default 1000,2000,4000,8000), and check both backward errors.")
 
     @Option(help: "Operation: \(Op.allCases.map(\.rawValue).joined(separator: ", ")).")
     var op: Op
@@ -23,15 +26,24 @@ struct Bench: ParsableCommand {
     @Option(help: "Thread counts, comma-separated (default: 1 and the core count).")
     var threads: String?
 
-    @Option(help: "Sizes: n for n x n x n, or MxNxK; comma-separated. Without it: every shape class's benchmark shapes, with a report in Results/.")
+    @Option(help: "Sizes: n for n x n x n, or MxNxK; comma-separated. Without it: every shape class's benchmark shapes, with a report in Results/. LU and Cholesky: orders n, comma-separated.")
     var sizes: String?
+
+    @Option(help: "LU and Cholesky: panel width (default 256, narrowed for small n).")
+    var blockSize: Int?
+
+    @Option(help: "LU and Cholesky: OpenBLAS threads for the panels and triangular solves (default 1; 0: the thread count being measured).")
+    var panelThreads: Int?
+
+    @Option(help: "LU and Cholesky: timed runs of each side (default 15 up to n = 2000, 7 up to 4000, then 3).")
+    var samples: Int?
 
     @OptionGroup var matrices: MatrixOptions
 
     @Flag(help: "Sparse: skip the scipy peer.")
     var noScipy = false
 
-    @Option(help: "Where the class report goes (default: Results/<fingerprint>/).")
+    @Option(help: "Where the report goes (default: Results/<fingerprint>/, written only for the default sizes).")
     var out: String?
 
     @Option(help: "Use the built library in this folder instead of building one.")
@@ -42,7 +54,18 @@ struct Bench: ParsableCommand {
     func validate() throws {
         if let threads { _ = try parseIntList(threads, name: "threads") }
         try matrices.check(op: op)
-        if let sizes { _ = try Self.parseShapes(sizes) }
+        if op.factorization != nil {
+            if dtypes.dtype == "f32" { throw ValidationError("--op \(op.rawValue) is f64 only (LAPACKE_dgetrf / dpotrf are its peers)") }
+            if let sizes { _ = try Self.parseFactorSizes(sizes) }
+            if let blockSize, blockSize < 1 { throw ValidationError("--block-size must be at least 1 (got \(blockSize))") }
+            if let panelThreads, panelThreads < 0 || panelThreads > 1024 { throw ValidationError("--panel-threads must be 0 to 1024 (got \(panelThreads))") }
+            if let samples, samples < 1 { throw ValidationError("--samples must be at least 1 (got \(samples))") }
+        } else {
+            if blockSize != nil || samples != nil || panelThreads != nil {
+                throw ValidationError("--block-size, --panel-threads and --samples are for --op lu or cholesky")
+            }
+            if let sizes { _ = try Self.parseShapes(sizes) }
+        }
     }
 
     static func parseShapes(_ s: String) throws -> [GemmShape] {
@@ -92,6 +115,7 @@ struct Bench: ParsableCommand {
     func run() throws {
         let machine = MachineProfile.current()
         if let sparse = op.sparse { return try runSparse(sparse, machine: machine) }
+        if let kind = op.factorization { return try runFactorization(kind, machine: machine) }
         let (libDir, config, loaded) = try loadLibrary(machine: machine)
         let isa = config.library.isa
         let probe = try PeakProbe(isa: isa)

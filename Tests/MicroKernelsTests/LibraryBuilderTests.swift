@@ -68,6 +68,20 @@ struct LibraryBuilderTests {
         #expect(r.output.contains("python example: ok"), "\(r.output)")
     }
 
+    @Test("Examples/swift, a package depending on blastune, calls GEMM, SpMV and transpose of a generated library through the Swift APIs")
+    func swiftPackage() throws {
+        let out = try LibraryBuilder().build(config, into: try scratchDirectory("swift"))
+        // Its own build folder beside this package's, so that it persists between runs and stays out of the source tree.
+        let scratch = Self.examples.appendingPathComponent("../.build/examples-swift").standardizedFileURL
+        let r = try shell(["swift", "run", "--package-path", Self.examples.appendingPathComponent("swift").path,
+                           "--scratch-path", scratch.path, "KernelsExample", out.directory.path])
+        #expect(r.status == 0, "\(r.output)")
+        for line in ["ok   dgemm 300x200x100", "ok   sgemm A^T", "ok   dcsr_spmv", "ok   dcsr_transpose", "ok   refused: bt_dgemm returned 1",
+                     "all checks passed"] {
+            #expect(r.output.contains(line), "\(r.output)")
+        }
+    }
+
     /// Builds Examples/c/<name>.c against the library with pkg-config, runs it, returns its output.
     func runExample(_ name: String, out: LibraryBuilder.Output, in dir: URL, env: [String: String] = [:], extraFlags: [String] = []) throws -> String {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

@@ -46,7 +46,12 @@ struct CLIErrorTests {
         try? "%%MatrixMarket matrix coordinate real general\n2 2 1\n3 1 1\n".write(to: bad, atomically: true, encoding: .utf8)
         let out = { (n: String) in scratch.appendingPathComponent("out-\(n)").path }
         return [
-            Case(args: ["bench", "--op", "lu"], env: [:], says: "'lu' is invalid for '--op"),
+            Case(args: ["bench", "--op", "qr"], env: [:], says: "'qr' is invalid for '--op"),
+            Case(args: ["bench", "--op", "lu", "--dtype", "f32"], env: [:], says: "--op lu is f64 only"),
+            Case(args: ["bench", "--op", "cholesky", "--block-size", "0"], env: [:], says: "--block-size must be at least 1"),
+            Case(args: ["bench", "--op", "lu", "--sizes", "0"], env: [:], says: "--sizes: 0 is not an order"),
+            Case(args: ["bench", "--op", "lu", "--sizes", "3000000"], env: [:], says: "needs"),
+            Case(args: ["bench", "--op", "gemm", "--samples", "3"], env: [:], says: "are for --op lu or cholesky"),
             Case(args: ["bench", "--op", "gemm", "--sizes=-5"], env: [:], says: "--sizes: '-5' is not n or MxNxK"),
             Case(args: ["bench", "--op", "gemm", "--sizes", "99999999999999999999"], env: [:], says: "--sizes"),
             Case(args: ["search", "--op", "gemm", "--budget=-3"], env: [:], says: "--budget must be a positive number"),

@@ -5,14 +5,6 @@ import SparseCSR
 import Testing
 @testable import Tuner
 
-/// The library of the analytical model for this machine, built once into a test cache.
-private let modelLibrary: Result<KernelLibrary, Error> = Result {
-    let machine = MachineProfile.current()
-    let cfg = KernelsConfig(version: blastuneVersion, machine: machine, origin: "test",
-                            library: AnalyticalModel.librarySpec(isa: machine.bestISA, machine: machine))
-    return try KernelLibrary(path: LibraryCache(root: try tempDirectory("repro-cache")).build(cfg).library.path)
-}
-
 private func context(threads: [Int]? = nil) throws -> ReproContext {
     ReproContext(library: try modelLibrary.get(), scale: .ci, threads: threads)
 }

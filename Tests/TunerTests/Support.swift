@@ -30,3 +30,11 @@ func faultyLibrary(_ fault: Int) throws -> String {
 }
 
 let testTimer = TimerSettings(sampleSeconds: 0.002, samples: 3, maxSamples: 3)
+
+/// The library of the analytical model for this machine, built once into a test cache.
+let modelLibrary: Result<KernelLibrary, Error> = Result {
+    let machine = MachineProfile.current()
+    let cfg = KernelsConfig(version: blastuneVersion, machine: machine, origin: "test",
+                            library: AnalyticalModel.librarySpec(isa: machine.bestISA, machine: machine))
+    return try KernelLibrary(path: LibraryCache(root: try tempDirectory("model-cache")).build(cfg).library.path)
+}
