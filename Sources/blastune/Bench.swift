@@ -32,7 +32,7 @@ struct Bench: ParsableCommand {
     @Option(help: "LU and Cholesky: panel width (default 256, narrowed for small n).")
     var blockSize: Int?
 
-    @Option(help: "LU and Cholesky: OpenBLAS threads for the panels and triangular solves (default 1; 0: the thread count being measured).")
+    @Option(help: "LU and Cholesky: OpenBLAS threads for the panels and triangular solves (default or 0: the thread count being measured).")
     var panelThreads: Int?
 
     @Option(help: "LU and Cholesky: timed runs of each side (default 15 up to n = 2000, 7 up to 4000, then 3).")

@@ -42,13 +42,13 @@ extension Bench {
         func line(_ r: FactorizationBenchRow) -> [String] {
             [r.op.rawValue, "\(r.n)", "\(r.threads)", "\(r.panelWidth)", fmt(r.oursGflops), fmt(r.peerGflops), fmt(r.ratio, 2),
              fmt(100 * r.fractionOfPeak), fmt(100 * r.peerFractionOfPeak), fmt(100 * max(r.ours.spread, r.peer.spread)),
-             fmt(r.oursResidual, 3), fmt(r.peerResidual, 3)]
+             String(format: "%.2e", r.oursResidual), String(format: "%.2e", r.peerResidual)]
         }
         for t in threadCounts {
             let peak = probe.gflops(.f64, threads: t)
             peaks["\(t)"] = peak
             say("f64 FMA peak on \(t) thread(s): \(fmt(peak)) GFLOPS")
-            bench.factorization.panelThreads = panelThreads.map { $0 == 0 ? t : $0 } ?? 1
+            bench.factorization.panelThreads = panelThreads.map { $0 == 0 ? t : $0 } ?? t
             for n in sizes {
                 let r = try bench.run(kind, n: n, threads: t, peakGflops: peak)
                 rows.append(r)
