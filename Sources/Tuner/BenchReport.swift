@@ -60,7 +60,7 @@ public struct BenchReport: Codable, Sendable {
         for (_, g) in groups {
             let r = g.map(\.ratio)
             out.append(BenchSummary(dtype: g[0].dtype, shapeClass: g[0].shapeClass, threads: g[0].threads,
-                                    geomeanRatio: exp(r.map(log).reduce(0, +) / Double(r.count)), minRatio: r.min() ?? 0, shapes: r.count))
+                                    geomeanRatio: geometricMean(r), minRatio: r.min() ?? 0, shapes: r.count))
         }
         let order = ShapeSuites.tunedClasses
         return out.sorted { ($0.dtype.rawValue, order.firstIndex(of: $0.shapeClass) ?? 0, $0.threads)

@@ -97,3 +97,8 @@ public struct InterleavedTimer: Sendable {
         }
     }
 }
+
+/// The geometric mean of positive values (0 for none).
+func geometricMean(_ x: [Double]) -> Double {
+    x.isEmpty ? 0 : exp(x.map { log($0) }.reduce(0, +) / Double(x.count))
+}

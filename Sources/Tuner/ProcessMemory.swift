@@ -53,6 +53,9 @@ public enum ProcessMemory {
     /// Memory the machine can give without swapping (MemAvailable).
     public static var available: Int64? { meminfoField("MemAvailable:") }
 
+    /// Bytes of physical memory of the machine.
+    public static var physical: Int64 { Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE))) }
+
     /// Physical memory (MemTotal).
     public static var total: Int64? { meminfoField("MemTotal:") }
 

@@ -254,12 +254,11 @@ public final class SparseSearch {
             gbps.append(row.oursGBps)
             for (name, p) in row.peers { ratios[name, default: []].append(options.op == .transpose ? p.seconds / row.ours.median : p.ratio) }
         }
-        func geomean(_ x: [Double]) -> Double { x.isEmpty ? 0 : exp(x.map { Foundation.log($0) }.reduce(0, +) / Double(x.count)) }
-        let g = geomean(gbps)
+        let g = geometricMean(gbps)
         return SparseClassResult(matrixClass: cls, spmv: spmv, transpose: transpose, matrices: matrices.map(\.description),
                                  oursSeconds: best.times.map(\.median), oursGBps: g, fractionOfBandwidth: g / (bandwidth["\(bestThreads)"] ?? .infinity),
                                  defaultSeconds: base.times.map(\.median), speedupOverDefault: gain,
-                                 peerRatios: ratios.mapValues(geomean), candidates: evaluated, failures: failed,
+                                 peerRatios: ratios.mapValues(geometricMean), candidates: evaluated, failures: failed,
                                  seconds: monotonicSeconds() - t0, date: ISO8601DateFormatter().string(from: Date()),
                                  compiler: cache.builder.toolchain.versionLine())
     }

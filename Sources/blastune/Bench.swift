@@ -82,7 +82,7 @@ struct Bench: ParsableCommand {
 
     /// Refuses shapes whose operands would not fit in memory, before allocating anything.
     static func checkMemory(_ shapes: [GemmShape], dtype: DType) throws {
-        let available = Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE)))
+        let available = ProcessMemory.physical
         for s in shapes {
             let (m, n, k) = (Int64(s.m), Int64(s.n), Int64(s.k))
             let elems = try CheckedSize.add(try CheckedSize.add(CheckedSize.mul(m, k, "m x k"), CheckedSize.mul(k, n, "k x n"), "operands"),

@@ -11,7 +11,7 @@ extension Bench {
     /// Parses `--sizes` for a factorization: positive orders whose work matrices fit in memory.
     static func parseFactorSizes(_ s: String) throws -> [Int] {
         let sizes = try parseIntList(s, name: "sizes")
-        let available = Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE)))
+        let available = ProcessMemory.physical
         for n in sizes {
             guard n >= 1, n <= Int(Int32.max) else { throw ValidationError("--sizes: \(n) is not an order from 1 to \(Int32.max) (LAPACK's 32-bit sizes)") }
             // The original, the work copy and two residual matrices.

@@ -135,7 +135,7 @@ public struct FactorizationBenchReport: Codable, Sendable {
     public var summaries: [(threads: Int, geomean: Double, worst: Double)] {
         Dictionary(grouping: rows, by: \.threads).keys.sorted().map { t in
             let r = rows.filter { $0.threads == t }.map(\.ratio)
-            return (t, exp(r.map { log($0) }.reduce(0, +) / Double(r.count)), r.min() ?? 0)
+            return (t, geometricMean(r), r.min() ?? 0)
         }
     }
 
