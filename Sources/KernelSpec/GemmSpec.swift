@@ -8,12 +8,22 @@ public enum ParallelLoop: String, Codable, CaseIterable, Sendable {
     case columns
 }
 
+/// Which operand the micro-kernel broadcasts, element by element, against vectors of the other.
+public enum TileOrientation: String, Codable, CaseIterable, Sendable {
+    /// Vector loads of A (`mr` rows), broadcasts of B; accumulators run down the columns of C.
+    case broadcastB
+    /// Vector loads of B (`nr` columns), broadcasts of A; accumulators run along the rows of C
+    /// and are transposed on their way to column-major C. `nr` is then the vector multiple.
+    case broadcastA
+}
+
 /// Configuration of one generated GEMM kernel: register tile, unrolling, cache blocking,
 /// prefetch distances, packing, thread split and thread count.
 ///
-/// The micro-kernel keeps an `mr x nr` block of C in `(mr / lanes) * nr` vector
-/// accumulators, vector-loads `mr` elements of packed A and broadcasts `nr` elements of
-/// packed B per step of K. Blocking follows the BLIS five-loop scheme: `nc` columns of B
+/// The micro-kernel keeps an `mr x nr` block of C in vector accumulators. Broadcasting B
+/// (the default), it vector-loads `mr` elements of packed A and broadcasts `nr` elements of
+/// packed B per step of K; broadcasting A, it vector-loads `nr` elements of B and broadcasts
+/// `mr` elements of A. Blocking follows the BLIS five-loop scheme: `nc` columns of B
 /// per outer block, `kc` of K per packed panel, `mc` rows of A per packed block.
 public struct GemmSpec: Codable, Hashable, Sendable {
     public var dtype: DType
@@ -44,21 +54,38 @@ public struct GemmSpec: Codable, Hashable, Sendable {
     public var packB: Bool
     /// The loop the threads split.
     public var parallel: ParallelLoop
+    /// The operand the micro-kernel broadcasts.
+    public var orientation: TileOrientation
 
     public init(dtype: DType, isa: ISA, mr: Int, nr: Int, kUnroll: Int = 4, kc: Int, mc: Int, nc: Int,
                 prefetchA: Int = 0, prefetchB: Int = 0, threads: Int = 0,
-                packA: Bool = true, packB: Bool = true, parallel: ParallelLoop = .auto) {
+                packA: Bool = true, packB: Bool = true, parallel: ParallelLoop = .auto,
+                orientation: TileOrientation = .broadcastB) {
         self.dtype = dtype; self.isa = isa; self.mr = mr; self.nr = nr; self.kUnroll = kUnroll
         self.kc = kc; self.mc = mc; self.nc = nc
         self.prefetchA = prefetchA; self.prefetchB = prefetchB; self.threads = threads
-        self.packA = packA; self.packB = packB; self.parallel = parallel
+        self.packA = packA; self.packB = packB; self.parallel = parallel; self.orientation = orientation
     }
 
     private enum CodingKeys: String, CodingKey {
-        case dtype, isa, mr, nr, kUnroll, kc, mc, nc, prefetchA, prefetchB, threads, packA, packB, parallel
+        case dtype, isa, mr, nr, kUnroll, kc, mc, nc, prefetchA, prefetchB, threads, packA, packB, parallel, orientation
     }
 
-    /// Decodes a spec; the packing and thread-split fields are optional (default: packed, auto).
+    /// Encodes a spec; the orientation is written only when it is not the default, so that
+    /// broadcast-B specs keep the form earlier results and journals have.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(dtype, forKey: .dtype); try c.encode(isa, forKey: .isa)
+        try c.encode(mr, forKey: .mr); try c.encode(nr, forKey: .nr); try c.encode(kUnroll, forKey: .kUnroll)
+        try c.encode(kc, forKey: .kc); try c.encode(mc, forKey: .mc); try c.encode(nc, forKey: .nc)
+        try c.encode(prefetchA, forKey: .prefetchA); try c.encode(prefetchB, forKey: .prefetchB)
+        try c.encode(threads, forKey: .threads); try c.encode(packA, forKey: .packA); try c.encode(packB, forKey: .packB)
+        try c.encode(parallel, forKey: .parallel)
+        if orientation != .broadcastB { try c.encode(orientation, forKey: .orientation) }
+    }
+
+    /// Decodes a spec; the packing, thread-split and orientation fields are optional
+    /// (default: packed, auto, broadcast B).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(dtype: try c.decode(DType.self, forKey: .dtype), isa: try c.decode(ISA.self, forKey: .isa),
@@ -71,18 +98,29 @@ public struct GemmSpec: Codable, Hashable, Sendable {
                   threads: try c.decodeIfPresent(Int.self, forKey: .threads) ?? 0,
                   packA: try c.decodeIfPresent(Bool.self, forKey: .packA) ?? true,
                   packB: try c.decodeIfPresent(Bool.self, forKey: .packB) ?? true,
-                  parallel: try c.decodeIfPresent(ParallelLoop.self, forKey: .parallel) ?? .auto)
+                  parallel: try c.decodeIfPresent(ParallelLoop.self, forKey: .parallel) ?? .auto,
+                  orientation: try c.decodeIfPresent(TileOrientation.self, forKey: .orientation) ?? .broadcastB)
     }
 
-    /// Vectors per column of the register tile.
+    /// Vectors per column of the register tile (broadcasting B).
     public var mrVectors: Int { mr / isa.lanes(dtype) }
 
-    /// Vector registers the micro-kernel needs: accumulators, A vectors and one B broadcast.
-    public var registersNeeded: Int { mrVectors * nr + mrVectors + 1 }
+    /// Vectors per row of the register tile (broadcasting A).
+    public var nrVectors: Int { nr / isa.lanes(dtype) }
 
-    /// A short human-readable summary, e.g. `f32 avx512 32x12 ku4 kc336 mc384 nc4092`.
+    /// Vectors loaded per step of K: of A when broadcasting B, of B when broadcasting A.
+    public var loadedVectors: Int { orientation == .broadcastB ? mrVectors : nrVectors }
+
+    /// Elements broadcast per step of K.
+    public var broadcasts: Int { orientation == .broadcastB ? nr : mr }
+
+    /// Vector registers the micro-kernel needs: accumulators, loaded vectors and one broadcast.
+    public var registersNeeded: Int { loadedVectors * broadcasts + loadedVectors + 1 }
+
+    /// A short human-readable summary, e.g. `f32 avx512 32x12 ku4 kc336 mc384 nc4092 ...`;
+    /// broadcast-A tiles are marked `bA` after the tile.
     public var summary: String {
-        "\(dtype.rawValue) \(isa.rawValue) \(mr)x\(nr) ku\(kUnroll) kc\(kc) mc\(mc) nc\(nc)"
+        "\(dtype.rawValue) \(isa.rawValue) \(mr)x\(nr)\(orientation == .broadcastA ? " bA" : "") ku\(kUnroll) kc\(kc) mc\(mc) nc\(nc)"
             + " pfA\(prefetchA) pfB\(prefetchB) \(packA ? "pA" : "dA")\(packB ? "pB" : "dB") par-\(parallel.rawValue) t\(threads)"
     }
 
@@ -97,12 +135,15 @@ public struct GemmSpec: Codable, Hashable, Sendable {
         }
         guard mr >= 1 else { throw fail("mr", "must be at least 1 (got \(mr))") }
         guard nr >= 1 else { throw fail("nr", "must be at least 1 (got \(nr))") }
-        guard mr % lanes == 0 else {
-            throw fail("mr", "\(mr) is not a multiple of the vector width (\(lanes) \(dtype.rawValue) lanes on \(isa.rawValue))")
+        let (vectorField, vectorDim) = orientation == .broadcastB ? ("mr", mr) : ("nr", nr)
+        guard vectorDim % lanes == 0 else {
+            throw fail(vectorField, "\(vectorDim) is not a multiple of the vector width (\(lanes) \(dtype.rawValue) lanes on \(isa.rawValue))"
+                + (orientation == .broadcastA ? " (broadcasting A, nr is loaded as vectors)" : ""))
         }
         guard registersNeeded <= isa.registerCount else {
-            throw fail("nr", "tile \(mr)x\(nr) needs \(registersNeeded) vector registers "
-                + "(\(mrVectors * nr) accumulators, \(mrVectors) A vectors, 1 B broadcast); "
+            let (loaded, bcast) = orientation == .broadcastB ? ("A", "B") : ("B", "A")
+            throw fail(orientation == .broadcastB ? "nr" : "mr", "tile \(mr)x\(nr) needs \(registersNeeded) vector registers "
+                + "(\(loadedVectors * broadcasts) accumulators, \(loadedVectors) \(loaded) vectors, 1 \(bcast) broadcast); "
                 + "\(isa.rawValue) has \(isa.registerCount)")
         }
         guard (1...16).contains(kUnroll) else { throw fail("kUnroll", "must be 1 to 16 (got \(kUnroll))") }

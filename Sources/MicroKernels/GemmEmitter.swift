@@ -23,25 +23,39 @@ struct GemmEmitter {
     var ctx: String { "bt_\(spec.dtype.blasLetter)_ctx" }
 
     var aModes: [AMode] { spec.packA ? [.packed] : [.packed, .direct] }
-    var bModes: [BMode] { spec.packB ? [.packed] : [.packed, .cols, .rows] }
+    /// Broadcasting A, the micro-kernel loads vectors along B's rows: an unpacked B is read
+    /// where it lies only when transposed (B's columns are packed instead).
+    var bModes: [BMode] {
+        spec.packB ? [.packed] : spec.orientation == .broadcastB ? [.packed, .cols, .rows] : [.packed, .rows]
+    }
+    var broadcastA: Bool { spec.orientation == .broadcastA }
 
     func emit() -> String {
         var parts = ["/* ---- \(spec.summary) ---- */\n"]
         for am in aModes { for bm in bModes { parts.append(microKernel(am, bm)) } }
-        // Narrower kernels for edge slivers (always packed) with fewer rows than MR, so a
-        // short M does not pay for the whole register tile.
-        for v in 1..<spec.mrVectors { for bm in bModes { parts.append(microKernel(.packed, bm, vectors: v)) } }
+        // Narrower kernels for edge slivers (always packed) with fewer vectors than the tile:
+        // fewer rows than MR broadcasting B, fewer columns than NR broadcasting A, so that a
+        // short edge does not pay for the whole register tile.
+        for v in 1..<spec.loadedVectors {
+            if broadcastA { for am in aModes { parts.append(microKernel(am, .packed, vectors: v)) } }
+            else { for bm in bModes { parts.append(microKernel(.packed, bm, vectors: v)) } }
+        }
         parts += [packA, packB, work, driver]
         return parts.joined(separator: "\n")
     }
 
-    /// The micro-kernel for A and B modes computing `vectors` vectors of rows (all of MR by default).
+    /// The micro-kernel for A and B modes computing `vectors` loaded vectors (all by default).
     func kernelName(_ am: AMode, _ bm: BMode, vectors: Int? = nil) -> String {
-        let v = vectors ?? spec.mrVectors
-        return "\(prefix)ukernel_\(am.rawValue)\(bm.rawValue)" + (v == spec.mrVectors ? "" : "_v\(v)")
+        let v = vectors ?? spec.loadedVectors
+        return "\(prefix)ukernel_\(am.rawValue)\(bm.rawValue)" + (v == spec.loadedVectors ? "" : "_v\(v)")
     }
 
-    // MARK: micro-kernel
+    /// The micro-kernel for A and B modes in the spec's orientation.
+    func microKernel(_ am: AMode, _ bm: BMode, vectors: Int? = nil) -> String {
+        broadcastA ? microKernelBroadcastA(am, bm, vectors: vectors) : microKernelBroadcastB(am, bm, vectors: vectors)
+    }
+
+    // MARK: micro-kernel, broadcasting B
 
     private func acc(_ v: Int, _ j: Int) -> String { "c\(v)_\(j)" }
 
@@ -88,7 +102,17 @@ struct GemmEmitter {
         return lines.map { indent + $0 }.joined(separator: "\n")
     }
 
-    private func advance(_ am: AMode, _ bm: BMode, steps: Int) -> String {
+    /// Prefetches of every cache line of each column of a `rows x columns` C tile, issued
+    /// before the K loop (prefetches never fault, so rows past a short edge tile are harmless).
+    func prefetchCTile(rows: Int, columns: Int) -> String {
+        let lineElems = 64 / Int(spec.dtype.size)
+        return (0..<columns).map { j in
+            let lines = stride(from: 0, to: rows, by: lineElems).map { ops.prefetch("c + \(j) * ldc + \($0)") + ";" }
+            return "    if (\(j) < nr) { " + lines.joined(separator: " ") + " \(ops.prefetch("c + \(j) * ldc + (mr - 1)")); }"
+        }.joined(separator: "\n")
+    }
+
+    func advance(_ am: AMode, _ bm: BMode, steps: Int) -> String {
         var l: [String] = []
         l.append(am == .packed ? "ap += \(spec.mr * steps);" : "ap += \(steps) * lda;")
         switch bm {
@@ -99,20 +123,14 @@ struct GemmEmitter {
         return l.map { "        " + $0 }.joined(separator: "\n")
     }
 
-    func microKernel(_ am: AMode, _ bm: BMode, vectors: Int? = nil) -> String {
+    private func microKernelBroadcastB(_ am: AMode, _ bm: BMode, vectors: Int? = nil) -> String {
         let mv = vectors ?? spec.mrVectors, lanes = ops.lanes, nr = spec.nr, ku = spec.kUnroll
         let mr = mv * lanes   // rows this kernel computes; packed A keeps the stride of spec.mr
         let vt = ops.vtype
         let decls = (0..<nr).map { j in (0..<mv).map { "\(acc($0, j)) = \(ops.zero())" }.joined(separator: ", ") }
             .map { "    \(vt) \($0);" }.joined(separator: "\n")
         let unrolled = (0..<ku).map { kStep(am, bm, $0, vectors: mv, indent: "        ") }.joined(separator: "\n")
-        // Every cache line of each column of the C tile, fetched while the K loop runs
-        // (prefetches never fault, so rows past a short edge tile are harmless).
-        let lineElems = 64 / Int(spec.dtype.size)
-        let prefetchC = (0..<nr).map { j in
-            let lines = stride(from: 0, to: mr, by: lineElems).map { ops.prefetch("c + \(j) * ldc + \($0)") + ";" }
-            return "    if (\(j) < nr) { " + lines.joined(separator: " ") + " \(ops.prefetch("c + \(j) * ldc + (mr - 1)")); }"
-        }.joined(separator: "\n")
+        let prefetchC = prefetchCTile(rows: mr, columns: nr)
         let groups = bm == .cols
             ? (0..<(nr + 2) / 3).map { "    const \(t) *bg\($0) = bp + \(3 * $0) * ldb;" }.joined(separator: "\n") + "\n"
             : ""
@@ -271,16 +289,18 @@ struct GemmEmitter {
     /// The call of the right micro-kernel for the runtime A and B modes and, for packed A,
     /// the number of row vectors the sliver needs.
     private var kernelSwitch: String {
-        let lanes = ops.lanes, mv = spec.mrVectors
+        let lanes = ops.lanes, lv = spec.loadedVectors
         let args = "(kc, ap, lda, bp, ldb, cc, ldc, mr, nr, alpha, beta_eff);"
         var cases: [String] = []
         for am in aModes {
             for bm in bModes {
                 let cond = "am == \(am == .packed ? 0 : 1) && bm == \(BMode.allCases.firstIndex(of: bm)!)"
                 var call = "\(kernelName(am, bm))\(args)"
-                if am == .packed && mv > 1 {
+                // Edge slivers: fewer rows of packed A, or (broadcasting A) fewer columns of packed B.
+                let (edgeable, edgeDim) = broadcastA ? (bm == .packed, "nr") : (am == .packed, "mr")
+                if edgeable && lv > 1 {
                     var chain = ""
-                    for v in 1..<mv { chain += "if (mr <= \(v * lanes)) \(kernelName(am, bm, vectors: v))\(args) else " }
+                    for v in 1..<lv { chain += "if (\(edgeDim) <= \(v * lanes)) \(kernelName(am, bm, vectors: v))\(args) else " }
                     call = "{ " + chain + call + " }"
                 }
                 cases.append("if (\(cond)) \(call)")
@@ -353,7 +373,7 @@ struct GemmEmitter {
             \(spec.packB ? """
                                 bp = g->scratch + q * kc * \(nr); bm = 0; (void)bsrc;
             """ : """
-                                if (nr < \(nr)) { \(prefix)pack_b_sliver(nr, kc, bsrc, ldb, transb, bedge); bp = bedge; bm = 0; }
+                                if (nr < \(nr)\(broadcastA ? " || !transb" : "")) { \(prefix)pack_b_sliver(nr, kc, bsrc, ldb, transb, bedge); bp = bedge; bm = 0; }
                                 else { bp = bsrc; bm = transb ? 2 : 1; }
             """)
                                 for (int64_t i0 = 0; i0 < mc; i0 += \(mr)) {
@@ -393,6 +413,7 @@ struct GemmEmitter {
                    unpacked A) and the edge sliver of an unpacked B. */
                 if (bt_mul_size(\(spec.packB ? "kc_max" : "0"), nc_max, &panel) || bt_round_size(&panel, 16)
                     || bt_mul_size(kc_max, \(spec.packA ? "mc_max" : "(transa ? mc_max : \(mr))"), &ablock)
+                    || bt_round_size(&ablock, 16) /* the edge B sliver after it stays 64-byte aligned */
                     || bt_mul_size(kc_max, \(spec.packB ? "0" : "\(nr)"), &bedge)
                     || bt_mul_size(bt_round_up((int64_t)(ablock + bedge), 16), nthreads, &regions)
                     || bt_mul_size((int64_t)(panel + regions), (int64_t)sizeof(\(t)), &bytes))

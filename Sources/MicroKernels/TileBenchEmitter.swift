@@ -20,10 +20,7 @@ public enum TileBenchEmitter {
             #include <stdlib.h>
             #include <string.h>
             \(isa == .generic ? VectorOps.genericPrelude : "#include <immintrin.h>")
-            \(isa == .avx512 ? """
-            static inline __mmask16 bt_mask16(int64_t rows) { return rows >= 16 ? (__mmask16)0xFFFF : rows <= 0 ? (__mmask16)0 : (__mmask16)((1u << rows) - 1); }
-            static inline __mmask8 bt_mask8(int64_t rows) { return rows >= 8 ? (__mmask8)0xFF : rows <= 0 ? (__mmask8)0 : (__mmask8)((1u << rows) - 1); }
-            """ : "")
+            \(isa == .avx512 ? VectorOps.avx512MaskHelpers : "")
 
             """]
         for (i, spec) in tiles.enumerated() {

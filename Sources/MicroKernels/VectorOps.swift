@@ -60,6 +60,13 @@ struct VectorOps {
         __attribute__((unused)) static inline void bt_storeu_bt_v2df(double *p, bt_v2df v) { memcpy(p, &v, sizeof v); }
         """
 
+    /// The row masks of AVX-512 edge tiles (broadcast-B kernels use them; a library of
+    /// broadcast-A kernels only does not).
+    static let avx512MaskHelpers = """
+        __attribute__((unused)) static inline __mmask16 bt_mask16(int64_t rows) { return rows >= 16 ? (__mmask16)0xFFFF : rows <= 0 ? (__mmask16)0 : (__mmask16)((1u << rows) - 1); }
+        __attribute__((unused)) static inline __mmask8 bt_mask8(int64_t rows) { return rows >= 8 ? (__mmask8)0xFF : rows <= 0 ? (__mmask8)0 : (__mmask8)((1u << rows) - 1); }
+        """
+
     /// The function attribute that enables the ISA for kernel code only, so the rest of
     /// the library (including the CPU check) runs on any x86-64.
     static func targetAttribute(_ isa: ISA) -> String {

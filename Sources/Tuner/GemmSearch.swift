@@ -42,9 +42,10 @@ public struct SearchProgress: Sendable {
 /// Strategy, per dtype:
 /// 1. Rank every register tile of the search space with an in-cache micro-benchmark
 ///    (all tiles compiled into one library, timed in the worker).
-/// 2. Per shape class: the best tiles, each with the model's blocking and every packing
-///    choice, go through successive halving on the class's shapes: all are timed briefly,
-///    the better half is timed again with more samples, and so on down to one.
+/// 2. Per shape class: the best tiles of both orientations, each with the model's blocking
+///    and its packing choices, go through successive halving: all are timed briefly on the
+///    class's screening shapes, the better half is timed on all its shapes with more
+///    samples, and so on down to one.
 /// 3. A first-improvement coordinate search from that winner over KC, MC, NC, K unroll,
 ///    prefetch distances and packing, accepting a move only when it beats the incumbent
 ///    by more than the noise margin, until the class's share of the budget is spent.
@@ -92,7 +93,8 @@ public final class GemmSearch {
         log("FMA peak: " + peaks.sorted { $0.key < $1.key }.map { "\($0.key) thread(s) \(String(format: "%.1f", $0.value)) GFLOPS" }.joined(separator: ", "))
 
         var files: [GemmResultsFile] = []
-        var pending = options.dtypes.count * options.classes.count
+        // Shares of the budget: a class weighs ShapeSuites.budgetWeight (large shapes cost most to time).
+        var pending = Double(options.dtypes.count) * options.classes.map(ShapeSuites.budgetWeight).reduce(0, +)
         for dtype in options.dtypes {
             let journal = try SearchJournal(url: store.directory(for: machine).appendingPathComponent("search-gemm-\(dtype.rawValue).jsonl"),
                                             fresh: options.fresh)
@@ -100,15 +102,16 @@ public final class GemmSearch {
                 ?? GemmResultsFile(blastuneVersion: blastuneVersion, fingerprint: machine.fingerprint, machine: machine, dtype: dtype, classes: [])
             file.classes.removeAll { $0.spec.isa != options.isa }
             let todo = options.classes.filter { cls in !file.classes.contains { $0.shapeClass == cls } }
-            pending -= options.classes.count - todo.count
+            pending -= options.classes.filter { !todo.contains($0) }.map(ShapeSuites.budgetWeight).reduce(0, +)
             for cls in options.classes where !todo.contains(cls) { log("\(dtype.rawValue) \(cls.rawValue): already tuned (use --fresh to tune again)") }
             guard !todo.isEmpty else { files.append(file); continue }
             let space = SearchSpace(dtype: dtype, isa: options.isa, machine: machine)
             let tiles = rankTiles(space)
             for cls in todo {
-                let share = max(5, (deadline - monotonicSeconds()) / Double(max(1, pending)))
+                let weight = ShapeSuites.budgetWeight(cls)
+                let share = max(5, (deadline - monotonicSeconds()) * weight / max(weight, pending))
                 let result = try tuneClass(cls, space: space, tiles: tiles, journal: journal, budget: share)
-                pending -= 1
+                pending -= weight
                 file.classes.removeAll { $0.shapeClass == cls }
                 file.classes.append(result)
                 file.classes.sort { ShapeSuites.tunedClasses.firstIndex(of: $0.shapeClass) ?? 99 < ShapeSuites.tunedClasses.firstIndex(of: $1.shapeClass) ?? 99 }
@@ -124,10 +127,11 @@ public final class GemmSearch {
     // MARK: tiles
 
     /// Register tiles ranked by in-cache micro-kernel GFLOPS, best first.
-    func rankTiles(_ space: SearchSpace) -> [(mr: Int, nr: Int)] {
+    func rankTiles(_ space: SearchSpace) -> [SearchSpace.Tile] {
         let tiles = space.tiles()
-        let specs = tiles.map { space.seed(mr: $0.mr, nr: $0.nr) }
-        let model = AnalyticalModel.tile(dtype: space.dtype, isa: space.isa)
+        let specs = tiles.map { space.seed($0) }
+        let modelTile = AnalyticalModel.tile(dtype: space.dtype, isa: space.isa)
+        let model = SearchSpace.Tile(mr: modelTile.mr, nr: modelTile.nr)
         do {
             let source = TileBenchEmitter.source(tiles: specs)
             let dir = cache.root.appendingPathComponent("tilebench-" + stableHash([source, cache.builder.toolchain.cc]))
@@ -147,7 +151,7 @@ public final class GemmSearch {
                 return [model]
             }
             let ranked = zip(tiles, resp.tileGflops).sorted { $0.1 > $1.1 }
-            log("\(space.dtype.rawValue) tiles (in-cache GFLOPS): " + ranked.prefix(6).map { "\($0.0.mr)x\($0.0.nr) \(String(format: "%.0f", $0.1))" }.joined(separator: ", "))
+            log("\(space.dtype.rawValue) tiles (in-cache GFLOPS): " + ranked.prefix(8).map { "\($0.0) \(String(format: "%.0f", $0.1))" }.joined(separator: ", "))
             return ranked.map(\.0)
         } catch {
             log("\(space.dtype.rawValue): tile ranking failed (\(error)); using the model's tile")
@@ -163,7 +167,7 @@ public final class GemmSearch {
         var best: Evaluation?
     }
 
-    func tuneClass(_ cls: ShapeClass, space: SearchSpace, tiles: [(mr: Int, nr: Int)], journal: SearchJournal,
+    func tuneClass(_ cls: ShapeClass, space: SearchSpace, tiles: [SearchSpace.Tile], journal: SearchJournal,
                    budget: Double) throws -> GemmClassResult {
         let start = monotonicSeconds()
         let classDeadline = start + budget
@@ -175,41 +179,50 @@ public final class GemmSearch {
                                       failed: st.failed, best: st.best, remaining: deadline - monotonicSeconds(),
                                       budget: options.budgetSeconds))
         }
-        func evaluate(_ spec: GemmSpec, threads: Int, timer: TimerSettings, phase: String) throws -> Evaluation {
-            let (e, measured) = try self.evaluate(spec, cls: cls, threads: threads, shapes: shapes, timer: timer, journal: journal)
+        func evaluate(_ spec: GemmSpec, threads: Int, timer: TimerSettings, phase: String,
+                      on evalShapes: [GemmShape]? = nil) throws -> Evaluation {
+            let (e, measured) = try self.evaluate(spec, cls: cls, threads: threads, shapes: evalShapes ?? shapes, timer: timer,
+                                                  journal: journal)
             guard measured else { return e }
             st.evaluated += 1
             if e.status != .ok {
                 st.failed += 1
                 log("\(space.dtype.rawValue) \(cls.rawValue): candidate \(spec.summary) \(e.status.rawValue): \(e.message ?? "")")
             }
-            if threads == 1, e.status == .ok, e.score > (st.best?.score ?? 0) { st.best = e }
+            if threads == 1, evalShapes == nil, e.status == .ok, e.score > (st.best?.score ?? 0) { st.best = e }
             report(phase)
             return e
         }
 
         // Phase 1: successive halving over the best tiles x packing choices.
-        // In-cache GFLOPS barely separate tiles of one height, while the class's shapes do
-        // (16-row tiles for 16-row problems): the pool takes the best tile of each height.
+        // In-cache GFLOPS barely separate tiles of one shape, while the class's shapes do
+        // (16-row tiles for 16-row problems): the pool takes the best broadcast-B tile of
+        // each height with every packing choice, and the best broadcast-A tile of each width
+        // with A packed or read in place (B's columns are packed when broadcasting A).
         var pool: [GemmSpec] = []
-        var heights = Set<Int>()
-        let perHeight = tiles.filter { heights.insert($0.mr).inserted }
-        for t in perHeight {
+        var seen = Set<Int>()
+        for t in tiles where t.orientation == .broadcastB && seen.insert(t.mr).inserted {
             for (pa, pb) in [(true, true), (true, false), (false, true), (false, false)] {
-                pool.append(space.seed(mr: t.mr, nr: t.nr, packA: pa, packB: pb))
+                pool.append(space.seed(t, packA: pa, packB: pb))
             }
         }
-        let modelSeed = space.seed(mr: AnalyticalModel.tile(dtype: space.dtype, isa: space.isa).mr,
-                                   nr: AnalyticalModel.tile(dtype: space.dtype, isa: space.isa).nr)
+        seen = []
+        for t in tiles where t.orientation == .broadcastA && seen.insert(t.nr).inserted {
+            for pa in [true, false] { pool.append(space.seed(t, packA: pa)) }
+        }
+        let modelTile = AnalyticalModel.tile(dtype: space.dtype, isa: space.isa)
+        let modelSeed = space.seed(.init(mr: modelTile.mr, nr: modelTile.nr))
         if !pool.contains(modelSeed) { pool.append(modelSeed) }
         prebuild(pool)
         let phase1End = start + 0.55 * (budget - threadReserve)
         var incumbent: Evaluation?
         for (round, timer) in [Self.quick, Self.medium, Self.full].enumerated() {
             var scored: [Evaluation] = []
+            // The first, widest round screens on the class's cheapest shapes.
+            let roundShapes = round == 0 ? ShapeSuites.screening(cls) : shapes
             for spec in pool {
                 if round > 0 && monotonicSeconds() > phase1End && !scored.isEmpty { break }
-                scored.append(try evaluate(spec, threads: 1, timer: timer, phase: "halving round \(round + 1)"))
+                scored.append(try evaluate(spec, threads: 1, timer: timer, phase: "halving round \(round + 1)", on: roundShapes))
             }
             scored = scored.filter { $0.status == .ok }.sorted { $0.score > $1.score }
             guard !scored.isEmpty else { break }

@@ -10,30 +10,53 @@ public struct SearchSpace: Sendable {
         self.dtype = dtype; self.isa = isa; self.machine = machine
     }
 
-    /// Register tiles worth ranking: for each number of A vectors, the widest few tiles
-    /// that fit the register file and keep enough FMAs in flight.
-    public func tiles() -> [(mr: Int, nr: Int)] {
+    /// A register tile and the operand its micro-kernel broadcasts.
+    public struct Tile: Hashable, Sendable, CustomStringConvertible {
+        public var mr: Int
+        public var nr: Int
+        public var orientation: TileOrientation
+        public init(mr: Int, nr: Int, orientation: TileOrientation = .broadcastB) {
+            self.mr = mr; self.nr = nr; self.orientation = orientation
+        }
+        /// Vectors loaded per step of K (rows of A broadcasting B, columns of B broadcasting A).
+        func loadedVectors(lanes: Int) -> Int { (orientation == .broadcastB ? mr : nr) / lanes }
+        public var description: String { "\(mr)x\(nr)\(orientation == .broadcastA ? " bA" : "")" }
+    }
+
+    /// Register tiles worth ranking, in both orientations: for each number of loaded
+    /// vectors (1 to 4), the widest few tiles that fit the register file (accumulators,
+    /// loaded vectors and one broadcast) and keep enough FMAs in flight.
+    public func tiles() -> [Tile] {
         let lanes = isa.lanes(dtype), regs = isa.registerCount
-        var out: [(Int, Int)] = []
-        for mv in 1...4 {
-            let maxNr = min(32, (regs - mv - 1) / mv)
-            guard maxNr >= 1 else { continue }
-            let widths = Set([maxNr, maxNr - 1, maxNr - 2, maxNr / 2 * 2, maxNr - 4].filter {
-                $0 >= 1 && mv * $0 >= AnalyticalModel.fmaLatency * AnalyticalModel.fmaPipes / 2 })
-            for nr in widths.sorted(by: >) { out.append((mv * lanes, nr)) }
+        var out: [Tile] = []
+        for orientation in TileOrientation.allCases {
+            for lv in 1...4 {
+                let maxBroadcasts = min(32, (regs - lv - 1) / lv)
+                guard maxBroadcasts >= 1 else { continue }
+                var counts = [maxBroadcasts, maxBroadcasts - 1, maxBroadcasts - 2, maxBroadcasts / 2 * 2, maxBroadcasts - 4]
+                // Broadcasting A, row counts that divide the skinny classes' M evenly.
+                if orientation == .broadcastA { counts += [8, 16].filter { $0 <= maxBroadcasts } }
+                let fit = Set(counts.filter { $0 >= 1 && lv * $0 >= AnalyticalModel.fmaLatency * AnalyticalModel.fmaPipes / 2 })
+                for b in fit.sorted(by: >) {
+                    out.append(orientation == .broadcastB ? Tile(mr: lv * lanes, nr: b)
+                                                          : Tile(mr: b, nr: lv * lanes, orientation: .broadcastA))
+                }
+            }
         }
         return out
     }
 
     /// The model's blocking for a given tile, with packing choices.
-    public func seed(mr: Int, nr: Int, packA: Bool = true, packB: Bool = true) -> GemmSpec {
-        var s = AnalyticalModel.gemmSpec(dtype: dtype, isa: isa, machine: machine, tile: (mr, nr))
+    public func seed(_ tile: Tile, packA: Bool = true, packB: Bool = true) -> GemmSpec {
+        var s = AnalyticalModel.gemmSpec(dtype: dtype, isa: isa, machine: machine, tile: (tile.mr, tile.nr))
+        s.orientation = tile.orientation
         s.packA = packA
         s.packB = packB
         return s
     }
 
-    /// One-coordinate moves from `s`, each valid, for the local search.
+    /// One-coordinate moves from `s`, each valid, for the local search (a KC move rescales
+    /// MC with it).
     public func neighbours(_ s: GemmSpec) -> [GemmSpec] {
         var out: [GemmSpec] = []
         func add(_ f: (inout GemmSpec) -> Void) {
@@ -41,7 +64,14 @@ public struct SearchSpace: Sendable {
             f(&t)
             if t != s, (try? t.validate()) != nil { out.append(t) }
         }
-        for kc in [s.kc / 2, s.kc * 3 / 4, s.kc * 3 / 2, s.kc * 2] { add { $0.kc = max(8, kc / 8 * 8) } }
+        // KC moves keep the packed A block's footprint (kc x mc) where it was, so that a
+        // longer KC does not push the block out of L2; MC moves alone resize it.
+        for kc in [s.kc / 2, s.kc * 3 / 4, s.kc * 3 / 2, s.kc * 2] {
+            add {
+                $0.kc = max(8, kc / 8 * 8)
+                $0.mc = max(s.mr, s.mc * s.kc / $0.kc / s.mr * s.mr)
+            }
+        }
         for mc in [s.mc / 2, s.mc * 2] { add { $0.mc = max(s.mr, mc / s.mr * s.mr) } }
         for nc in [s.nc / 4, s.nc / 2, s.nc * 2] { add { $0.nc = max(s.nr, min(65536, nc) / s.nr * s.nr) } }
         for ku in [1, 2, 4, 8] where ku != s.kUnroll { add { $0.kUnroll = ku } }

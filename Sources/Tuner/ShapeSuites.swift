@@ -15,6 +15,19 @@ public enum ShapeSuites {
         }
     }
 
+    /// Shapes the first, widest round of a search screens candidates on: the cheapest of the
+    /// class's tuning shapes that still behave like the class.
+    public static func screening(_ cls: ShapeClass) -> [GemmShape] {
+        switch cls {
+        case .large, .any: [GemmShape(m: 1024, n: 1024, k: 1024)]
+        default: tuning(cls)
+        }
+    }
+
+    /// A class's weight in the division of a search's budget: the large class's shapes take
+    /// the longest to time, so it gets twice the share of the others.
+    public static func budgetWeight(_ cls: ShapeClass) -> Double { cls == .large || cls == .any ? 2 : 1 }
+
     /// Shapes `blastune bench --op gemm` reports per class (the bar of the project).
     public static func bench(_ cls: ShapeClass) -> [GemmShape] {
         switch cls {

@@ -44,10 +44,33 @@ struct GemmSpecTests {
         try GemmSpec(dtype: .f64, isa: .avx512, mr: 24, nr: 8, kc: 256, mc: 96, nc: 64).validate()
     }
 
-    @Test("specs round-trip through JSON")
+    @Test("broadcasting A, nr is the vector multiple and the rows are broadcasts")
+    func broadcastA() throws {
+        // 9 rows x 3 vectors: 27 accumulators + 3 B vectors + 1 broadcast = 31 registers.
+        let bA = GemmSpec(dtype: .f32, isa: .avx512, mr: 9, nr: 48, kc: 256, mc: 72, nc: 4080, orientation: .broadcastA)
+        try bA.validate()
+        #expect(bA.registersNeeded == 31)
+        func bad(_ mutate: (inout GemmSpec) -> Void) -> SpecValidationError? {
+            var s = bA
+            mutate(&s)
+            do { try s.validate(); return nil } catch { return error }
+        }
+        #expect(bad { $0.nr = 40; $0.nc = 4080 }?.field == "nr")              // not a multiple of 16 lanes
+        #expect(bad { $0.mr = 10; $0.mc = 80 }?.reason.contains("needs 34 vector registers") == true)
+        #expect(bad { $0.mr = 10; $0.mc = 80 }?.field == "mr")
+        // The same numbers broadcasting B are impossible: 9 is not a multiple of 16.
+        #expect(bad { $0.orientation = .broadcastB }?.field == "mr")
+    }
+
+    @Test("specs round-trip through JSON; broadcast B is the default orientation and is not written")
     func codable() throws {
         let data = try JSONEncoder().encode(good)
         #expect(try JSONDecoder().decode(GemmSpec.self, from: data) == good)
+        #expect(!String(decoding: data, as: UTF8.self).contains("orientation"))
+        var bA = GemmSpec(dtype: .f64, isa: .avx2, mr: 6, nr: 8, kc: 128, mc: 60, nc: 800)
+        bA.orientation = .broadcastA
+        let decoded = try JSONDecoder().decode(GemmSpec.self, from: try JSONEncoder().encode(bA))
+        #expect(decoded == bA && decoded.orientation == .broadcastA)
     }
 
     @Test("a library needs an 'any' kernel per dtype and one ISA")

@@ -14,15 +14,25 @@ enum Fixtures {
 
     /// analytical: the model's library. tinyBlocks: odd tiles, KC = 17, everything packed.
     /// tinyDirect: the same with A and B read in place (edge slivers packed), threads split
-    /// by columns. perClass: a kernel per shape class, mixing every packing mode, so that
-    /// the run-time dispatch is exercised.
-    enum Kind: String, CaseIterable, Sendable { case analytical, tinyBlocks, tinyDirect, perClass }
+    /// by columns. broadcastA: odd tiles broadcasting A, operands read in place where they
+    /// can be. perClass: a kernel per shape class, mixing every packing mode and both
+    /// orientations, so that the run-time dispatch is exercised.
+    enum Kind: String, CaseIterable, Sendable { case analytical, tinyBlocks, tinyDirect, broadcastA, perClass }
 
     static func tiny(_ d: DType, _ isa: ISA, packA: Bool, packB: Bool, parallel: ParallelLoop = .auto, nrBump: Int = 0) -> GemmSpec {
         let lanes = isa.lanes(d)
         let mr = isa == .avx512 ? lanes : 2 * lanes, nr = (d == .f32 ? 5 : 3) + nrBump
         return GemmSpec(dtype: d, isa: isa, mr: mr, nr: nr, kUnroll: 3, kc: 17, mc: 3 * mr, nc: 2 * nr,
                         prefetchA: 256, prefetchB: 128, threads: 0, packA: packA, packB: packB, parallel: parallel)
+    }
+
+    /// A broadcast-A tile of two column vectors (so the one-vector edge kernel runs) and an
+    /// odd number of rows.
+    static func tinyBroadcastA(_ d: DType, _ isa: ISA, packA: Bool, packB: Bool, parallel: ParallelLoop = .auto) -> GemmSpec {
+        let mr = d == .f32 ? 3 : 5, nr = 2 * isa.lanes(d)
+        return GemmSpec(dtype: d, isa: isa, mr: mr, nr: nr, kUnroll: 3, kc: 17, mc: 3 * mr, nc: 2 * nr,
+                        prefetchA: 256, prefetchB: 128, threads: 0, packA: packA, packB: packB, parallel: parallel,
+                        orientation: .broadcastA)
     }
 
     static func config(_ isa: ISA, _ kind: Kind) -> KernelsConfig {
@@ -35,6 +45,8 @@ enum Fixtures {
         case .tinyDirect:
             lib = LibrarySpec(isa: isa, gemm: DType.allCases.map {
                 GemmVariant(spec: tiny($0, isa, packA: false, packB: false, parallel: .columns)) })
+        case .broadcastA:
+            lib = LibrarySpec(isa: isa, gemm: DType.allCases.map { GemmVariant(spec: tinyBroadcastA($0, isa, packA: false, packB: false)) })
         case .perClass:
             lib = LibrarySpec(isa: isa, gemm: DType.allCases.flatMap { d -> [GemmVariant] in
                 let model = AnalyticalModel.gemmSpec(dtype: d, isa: isa, machine: machine)
@@ -43,7 +55,7 @@ enum Fixtures {
                 return [GemmVariant(shapeClass: .any, spec: model),
                         GemmVariant(shapeClass: .large, spec: tiny(d, isa, packA: true, packB: true, parallel: .rows, nrBump: 1)),
                         GemmVariant(shapeClass: .small, spec: direct),
-                        GemmVariant(shapeClass: .skinnyM, spec: tiny(d, isa, packA: true, packB: false, parallel: .columns)),
+                        GemmVariant(shapeClass: .skinnyM, spec: tinyBroadcastA(d, isa, packA: true, packB: true, parallel: .columns)),
                         GemmVariant(shapeClass: .skinnyN, spec: tiny(d, isa, packA: false, packB: true, parallel: .rows)),
                         GemmVariant(shapeClass: .smallK, spec: tiny(d, isa, packA: false, packB: false, nrBump: 1)),
                         GemmVariant(shapeClass: .tallSkinny, spec: tiny(d, isa, packA: true, packB: false))]

@@ -44,6 +44,42 @@ struct AnalyticalModelTests {
     }
 }
 
+@Suite("Search space")
+struct SearchSpaceTests {
+    @Test("tiles of both orientations, each seeding a valid spec")
+    func bothOrientations() throws {
+        for isa in [ISA.avx512, .avx2] {
+            for d in DType.allCases {
+                let space = SearchSpace(dtype: d, isa: isa, machine: .current())
+                let tiles = space.tiles()
+                #expect(tiles.contains { $0.orientation == .broadcastA } && tiles.contains { $0.orientation == .broadcastB })
+                for t in tiles {
+                    let s = space.seed(t)
+                    try s.validate()
+                    #expect(s.orientation == t.orientation && s.mr == t.mr && s.nr == t.nr)
+                }
+            }
+        }
+        // AVX-512 f32 broadcasting A: 14 rows x 2 vectors (28 + 2 + 1 = 31 registers) and 8 x 48.
+        let tiles = SearchSpace(dtype: .f32, isa: .avx512, machine: .current()).tiles()
+        #expect(tiles.contains(.init(mr: 14, nr: 32, orientation: .broadcastA)))
+        #expect(tiles.contains(.init(mr: 8, nr: 48, orientation: .broadcastA)))
+        #expect(!tiles.contains(.init(mr: 15, nr: 32, orientation: .broadcastA)))
+    }
+
+    @Test("a KC move keeps the A block's footprint; every move is one valid step")
+    func moves() throws {
+        let space = SearchSpace(dtype: .f32, isa: .avx512, machine: .current())
+        let s = GemmSpec(dtype: .f32, isa: .avx512, mr: 48, nr: 8, kc: 192, mc: 1152, nc: 16384)
+        let moves = space.neighbours(s)
+        let doubled = try #require(moves.first { $0.kc == 384 })
+        #expect(doubled.mc == 576)
+        for m in moves { try m.validate() }
+        #expect(moves.contains { $0.kc == 192 && $0.mc == 2304 })   // an MC move alone
+        #expect(moves.contains { !$0.packA } && moves.contains { $0.kUnroll == 1 })
+    }
+}
+
 @Suite("Timing statistics")
 struct TimingStatsTests {
     @Test("median, extremes and interquartile spread (hand-checked)")

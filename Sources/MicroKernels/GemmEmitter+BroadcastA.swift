@@ -1,0 +1,109 @@
+import KernelSpec
+
+/// The broadcast-A micro-kernel: per step of K it loads `nr / lanes` vectors of a row of B
+/// and broadcasts each of the `mr` elements of a column of A against them, so the
+/// accumulators hold rows of the C tile. The packed layouts are those of the broadcast-B
+/// kernel (A in MR-row slivers, B in NR-column slivers); only the micro-kernel differs.
+/// Its rows are transposed into column-major C through a small staging tile.
+extension GemmEmitter {
+    /// Accumulator of row `i`, column vector `v`.
+    private func rowAcc(_ i: Int, _ v: Int) -> String { "r\(i)_\(v)" }
+
+    /// Element `i` of A's column at step `u`.
+    private func aElement(_ am: AMode, _ u: Int, _ i: Int) -> String {
+        am == .packed ? "ap[\(u * spec.mr + i)]" : "ap[\(u) * lda + \(i)]"
+    }
+
+    /// One step of K: load the row vectors of B, broadcast each element of A, FMA.
+    private func kStepBroadcastA(_ am: AMode, _ bm: BMode, _ u: Int, vectors nv: Int, indent: String) -> String {
+        let lanes = ops.lanes, size = Int(spec.dtype.size), mr = spec.mr
+        var lines: [String] = []
+        if spec.prefetchA > 0 {
+            switch am {
+            case .packed:
+                // One prefetch per cache line of the unrolled steps' A (a step may be under a line).
+                let lo = u * mr * size, hi = (u + 1) * mr * size
+                for off in stride(from: (lo + 63) / 64 * 64, to: hi, by: 64) {
+                    lines.append(ops.prefetch("(uintptr_t)ap + \(spec.prefetchA + off)") + ";")
+                }
+            case .direct:
+                let steps = max(1, spec.prefetchA / (mr * size))
+                lines.append(ops.prefetch("(uintptr_t)ap + (uintptr_t)(\(u + steps) * lda) * sizeof(\(t))") + ";")
+            }
+        }
+        if spec.prefetchB > 0 {
+            for off in stride(from: 0, to: nv * lanes * size, by: 64) {
+                let row = bm == .packed ? "bp + \(u * spec.nr)" : "bp + \(u) * ldb"
+                lines.append(ops.prefetch("(uintptr_t)(\(row)) + \(spec.prefetchB + off)") + ";")
+            }
+        }
+        for v in 0..<nv {
+            lines.append(bm == .packed
+                ? "b\(v) = \(ops.load("bp + \(u * spec.nr + v * lanes)"));"
+                : "b\(v) = \(ops.loadu("bp + \(u) * ldb + \(v * lanes)"));")
+        }
+        for i in 0..<mr {
+            var l = "av = \(ops.set1(aElement(am, u, i)));"
+            for v in 0..<nv { l += " \(rowAcc(i, v)) = \(ops.fma("b\(v)", "av", rowAcc(i, v)));" }
+            lines.append(l)
+        }
+        return lines.map { indent + $0 }.joined(separator: "\n")
+    }
+
+    /// The kernel computing all MR rows and `vectors` vectors of columns (all of NR by default).
+    func microKernelBroadcastA(_ am: AMode, _ bm: BMode, vectors: Int? = nil) -> String {
+        let nv = vectors ?? spec.nrVectors, lanes = ops.lanes, mr = spec.mr, ku = spec.kUnroll
+        let nr = nv * lanes   // columns this kernel computes; packed B keeps the stride of spec.nr
+        let vt = ops.vtype
+        let decls = (0..<mr).map { i in (0..<nv).map { "\(rowAcc(i, $0)) = \(ops.zero())" }.joined(separator: ", ") }
+            .map { "    \(vt) \($0);" }.joined(separator: "\n")
+        let unrolled = (0..<ku).map { kStepBroadcastA(am, bm, $0, vectors: nv, indent: "        ") }.joined(separator: "\n")
+        let unused = [am == .packed ? "(void)lda;" : "", bm == .packed ? "(void)ldb;" : ""].joined(separator: " ")
+        // Rows of the tile, scaled by alpha, into a row-major staging tile.
+        let stage = (0..<mr).flatMap { i in (0..<nv).map { v in
+            "    \(ops.storeu("tile + \(i * nr + v * lanes)", ops.mul("va", rowAcc(i, v))));"
+        } }.joined(separator: "\n")
+        func copy(rows: String, cols: String) -> String {
+            """
+                    if (beta == 0) {
+                        for (int64_t j = 0; j < \(cols); j++)
+                            for (int64_t i = 0; i < \(rows); i++) c[i + j * ldc] = tile[i * \(nr) + j];
+                    } else {
+                        for (int64_t j = 0; j < \(cols); j++)
+                            for (int64_t i = 0; i < \(rows); i++) c[i + j * ldc] = tile[i * \(nr) + j] + beta * c[i + j * ldc];
+                    }
+            """
+        }
+        return """
+            /* Micro-kernel (A \(am), B \(bm)), broadcasting A: C[0:mr, 0:nr] = alpha * A * B + beta * C (beta == 0: C is not read).
+               A: \(am == .packed ? "packed kc x \(mr) sliver (zero-padded)" : "A itself, column-major with stride lda (all \(mr) rows valid)").
+               B: \(bm == .packed ? "packed kc x \(spec.nr) sliver (zero-padded), \(nr) columns used" : "B's rows, element (p, j) at bp[p * ldb + j] (all \(nr) valid)"). */
+            \(target) static inline void \(kernelName(am, bm, vectors: nv))(int64_t kc, const \(t) *restrict ap, int64_t lda,
+                const \(t) *restrict bp, int64_t ldb, \(t) *restrict c, int64_t ldc, int64_t mr, int64_t nr, \(t) alpha, \(t) beta)
+            {
+                \(unused)
+            \(decls)
+                \(vt) \((0..<nv).map { "b\($0)" }.joined(separator: ", ")), av;
+            \(prefetchCTile(rows: mr, columns: nr))
+                int64_t p = 0;
+                for (; p + \(ku) <= kc; p += \(ku)) {
+            \(unrolled)
+            \(advance(am, bm, steps: ku))
+                }
+                for (; p < kc; p++) {
+            \(kStepBroadcastA(am, bm, 0, vectors: nv, indent: "        "))
+            \(advance(am, bm, steps: 1))
+                }
+                const \(vt) va = \(ops.set1("alpha"));
+                \(t) tile[\(mr * nr)] __attribute__((aligned(64)));
+            \(stage)
+                if (mr == \(mr) && nr == \(nr)) {
+            \(copy(rows: "\(mr)", cols: "\(nr)"))
+                    return;
+                }
+            \(copy(rows: "mr", cols: "nr"))
+            }
+
+            """
+    }
+}
