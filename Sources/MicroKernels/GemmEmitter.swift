@@ -135,6 +135,20 @@ struct GemmEmitter {
             ? (0..<(nr + 2) / 3).map { "    const \(t) *bg\($0) = bp + \(3 * $0) * ldb;" }.joined(separator: "\n") + "\n"
             : ""
         let unused = [am == .packed ? "(void)lda;" : "", bm == .packed ? "(void)ldb;" : ""].joined(separator: " ")
+        let kLoop = usesAsmLoop(am, bm) ? prefetchC + "\n" + asmKLoop(loaded: mv, broadcasts: nr, name: { acc($1, $0) }) : """
+            \(decls)
+                \(vt) \((0..<mv).map { "a\($0)" }.joined(separator: ", ")), bv;
+            \(groups)\(prefetchC)
+                int64_t p = 0;
+                for (; p + \(ku) <= kc; p += \(ku)) {
+            \(unrolled)
+            \(advance(am, bm, steps: ku))
+                }
+                for (; p < kc; p++) {
+            \(kStep(am, bm, 0, vectors: mv, indent: "        "))
+            \(advance(am, bm, steps: 1))
+                }
+            """
 
         func fullStore(beta: Bool) -> String {
             (0..<nr).flatMap { j in (0..<mv).map { v -> String in
@@ -180,18 +194,7 @@ struct GemmEmitter {
                 const \(t) *restrict bp, int64_t ldb, \(t) *restrict c, int64_t ldc, int64_t mr, int64_t nr, \(t) alpha, \(t) beta)
             {
                 \(unused)
-            \(decls)
-                \(vt) \((0..<mv).map { "a\($0)" }.joined(separator: ", ")), bv;
-            \(groups)\(prefetchC)
-                int64_t p = 0;
-                for (; p + \(ku) <= kc; p += \(ku)) {
-            \(unrolled)
-            \(advance(am, bm, steps: ku))
-                }
-                for (; p < kc; p++) {
-            \(kStep(am, bm, 0, vectors: mv, indent: "        "))
-            \(advance(am, bm, steps: 1))
-                }
+            \(kLoop)
                 const \(vt) va = \(ops.set1("alpha"));
                 const \(vt) vb = \(ops.set1("beta"));
                 if (mr == \(mr) && nr == \(nr)) {

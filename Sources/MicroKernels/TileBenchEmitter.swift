@@ -40,8 +40,11 @@ public enum TileBenchEmitter {
                     for (int64_t i = 0; i < \(spec.mr * kc); i++) a[i] = (\(t))((i % 7) - 3) * (\(t))1e-3;
                     for (int64_t i = 0; i < \(kc * spec.nr); i++) b[i] = (\(t))((i % 5) - 2) * (\(t))1e-3;
                     memset(c, 0, sizeof(\(t)) * \(spec.mr * spec.nr));
-                    for (int64_t it = 0; it < iters; it++)
+                    for (int64_t it = 0; it < iters; it++) {
                         \(e.kernelName(.packed, .packed))(\(kc), a, 0, b, 0, c, \(spec.mr), \(spec.mr), \(spec.nr), (\(t))1, (\(t))1);
+                        /* C escapes here, so no store of the tile (and no FMA behind it) can be dropped. */
+                        __asm__ volatile("" : : "r"(c) : "memory");
+                    }
                     double out = (double)c[0] + (double)c[\(spec.mr * spec.nr - 1)];
                     free(a); free(b); free(c);
                     return out;
