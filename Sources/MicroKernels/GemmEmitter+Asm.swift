@@ -5,10 +5,11 @@ import KernelSpec
 /// the loaded vectors after them, then the broadcast registers.
 ///
 /// With 24 to 31 live vector registers, GCC's allocator spills accumulators and shuffles
-/// registers inside the unrolled C loop (seen with `perf annotate`), costing 5-15% of
-/// the FMA peak; BLIS and OpenBLAS write this loop in assembly for the same reason. The
-/// accumulators leave the assembly through a 64-byte aligned stack buffer and the C
-/// epilogue (alpha, beta, edges, the transpose of broadcast-A tiles) reads them from it.
+/// registers inside the unrolled C loop (seen with `perf annotate`); how much that costs
+/// depends on the compiler and the tile. The assembly makes the hot loop the same whatever
+/// compiles it, as BLIS and OpenBLAS do. The accumulators leave it through a 64-byte
+/// aligned stack buffer and the C epilogue (alpha, beta, edges, the transpose of
+/// broadcast-A tiles) reads them from it.
 extension GemmEmitter {
     /// Whether a kernel with these modes gets the assembly K loop.
     func usesAsmLoop(_ am: AMode, _ bm: BMode) -> Bool {
