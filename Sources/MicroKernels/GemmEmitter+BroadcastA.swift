@@ -102,12 +102,11 @@ extension GemmEmitter {
 
     /// The kernel computing all MR rows and `vectors` vectors of columns (all of NR by default).
     func microKernelBroadcastA(_ am: AMode, _ bm: BMode, vectors: Int? = nil) -> String {
-        let nv = vectors ?? spec.nrVectors, lanes = ops.lanes, mr = spec.mr, ku = spec.kUnroll
+        let nv = vectors ?? spec.nrVectors, lanes = ops.lanes, mr = spec.mr
         let nr = nv * lanes   // columns this kernel computes; packed B keeps the stride of spec.nr
         let vt = ops.vtype
         let decls = (0..<mr).map { i in (0..<nv).map { "\(rowAcc(i, $0)) = \(ops.zero())" }.joined(separator: ", ") }
             .map { "    \(vt) \($0);" }.joined(separator: "\n")
-        let unrolled = (0..<ku).map { kStepBroadcastA(am, bm, $0, vectors: nv, indent: "        ") }.joined(separator: "\n")
         let unused = [am == .packed ? "(void)lda;" : "", bm == .packed ? "(void)ldb;" : ""].joined(separator: " ")
         // Rows of the tile, scaled by alpha, into a row-major staging tile.
         let stage = (0..<mr).flatMap { i in (0..<nv).map { v in
@@ -124,21 +123,9 @@ extension GemmEmitter {
                     }
             """
         }
-        let prefetchC = prefetchCTile(rows: mr, columns: nr)
-        let kLoop = usesAsmLoop(am, bm) ? prefetchC + "\n" + asmKLoop(loaded: nv, broadcasts: mr, name: rowAcc) : """
-            \(decls)
-                \(vt) \((0..<nv).map { "b\($0)" }.joined(separator: ", ")), av;
-            \(prefetchC)
-                int64_t p = 0;
-                for (; p + \(ku) <= kc; p += \(ku)) {
-            \(unrolled)
-            \(advance(am, bm, steps: ku))
-                }
-                for (; p < kc; p++) {
-            \(kStepBroadcastA(am, bm, 0, vectors: nv, indent: "        "))
-            \(advance(am, bm, steps: 1))
-                }
-            """
+        let kLoop = kLoop(am, bm, prefetchC: prefetchCTile(rows: mr, columns: nr), loaded: nv, broadcasts: mr, name: rowAcc,
+                          locals: decls + "\n    \(vt) \((0..<nv).map { "b\($0)" }.joined(separator: ", ")), av;\n",
+                          step: { kStepBroadcastA(am, bm, $0, vectors: nv, indent: "        ") })
         let store = ops.hasMasks ? transposedStore(vectors: nv) : """
                 \(t) tile[\(mr * nr)] __attribute__((aligned(64)));
             \(stage)

@@ -112,6 +112,27 @@ struct GemmEmitter {
         }.joined(separator: "\n")
     }
 
+    /// The K loop of a micro-kernel: the assembly loop of ``asmKLoop`` for packed x packed on
+    /// x86, else C: `locals` (accumulators, loaded vectors, broadcast), the C prefetches, then
+    /// KU unrolled `step(u)`s per iteration and single steps for the rest of K.
+    func kLoop(_ am: AMode, _ bm: BMode, prefetchC: String, loaded: Int, broadcasts: Int,
+               name: (_ x: Int, _ v: Int) -> String, locals: String, step: (Int) -> String) -> String {
+        if usesAsmLoop(am, bm) { return prefetchC + "\n" + asmKLoop(loaded: loaded, broadcasts: broadcasts, name: name) }
+        let ku = spec.kUnroll
+        return """
+            \(locals)\(prefetchC)
+                int64_t p = 0;
+                for (; p + \(ku) <= kc; p += \(ku)) {
+            \((0..<ku).map(step).joined(separator: "\n"))
+            \(advance(am, bm, steps: ku))
+                }
+                for (; p < kc; p++) {
+            \(step(0))
+            \(advance(am, bm, steps: 1))
+                }
+            """
+    }
+
     func advance(_ am: AMode, _ bm: BMode, steps: Int) -> String {
         var l: [String] = []
         l.append(am == .packed ? "ap += \(spec.mr * steps);" : "ap += \(steps) * lda;")
@@ -124,31 +145,19 @@ struct GemmEmitter {
     }
 
     private func microKernelBroadcastB(_ am: AMode, _ bm: BMode, vectors: Int? = nil) -> String {
-        let mv = vectors ?? spec.mrVectors, lanes = ops.lanes, nr = spec.nr, ku = spec.kUnroll
+        let mv = vectors ?? spec.mrVectors, lanes = ops.lanes, nr = spec.nr
         let mr = mv * lanes   // rows this kernel computes; packed A keeps the stride of spec.mr
         let vt = ops.vtype
         let decls = (0..<nr).map { j in (0..<mv).map { "\(acc($0, j)) = \(ops.zero())" }.joined(separator: ", ") }
             .map { "    \(vt) \($0);" }.joined(separator: "\n")
-        let unrolled = (0..<ku).map { kStep(am, bm, $0, vectors: mv, indent: "        ") }.joined(separator: "\n")
         let prefetchC = prefetchCTile(rows: mr, columns: nr)
         let groups = bm == .cols
             ? (0..<(nr + 2) / 3).map { "    const \(t) *bg\($0) = bp + \(3 * $0) * ldb;" }.joined(separator: "\n") + "\n"
             : ""
         let unused = [am == .packed ? "(void)lda;" : "", bm == .packed ? "(void)ldb;" : ""].joined(separator: " ")
-        let kLoop = usesAsmLoop(am, bm) ? prefetchC + "\n" + asmKLoop(loaded: mv, broadcasts: nr, name: { acc($1, $0) }) : """
-            \(decls)
-                \(vt) \((0..<mv).map { "a\($0)" }.joined(separator: ", ")), bv;
-            \(groups)\(prefetchC)
-                int64_t p = 0;
-                for (; p + \(ku) <= kc; p += \(ku)) {
-            \(unrolled)
-            \(advance(am, bm, steps: ku))
-                }
-                for (; p < kc; p++) {
-            \(kStep(am, bm, 0, vectors: mv, indent: "        "))
-            \(advance(am, bm, steps: 1))
-                }
-            """
+        let kLoop = kLoop(am, bm, prefetchC: prefetchC, loaded: mv, broadcasts: nr, name: { acc($1, $0) },
+                          locals: decls + "\n    \(vt) \((0..<mv).map { "a\($0)" }.joined(separator: ", ")), bv;\n" + groups,
+                          step: { kStep(am, bm, $0, vectors: mv, indent: "        ") })
 
         func fullStore(beta: Bool) -> String {
             (0..<nr).flatMap { j in (0..<mv).map { v -> String in

@@ -18,8 +18,6 @@ public struct SearchSpace: Sendable {
         public init(mr: Int, nr: Int, orientation: TileOrientation = .broadcastB) {
             self.mr = mr; self.nr = nr; self.orientation = orientation
         }
-        /// Vectors loaded per step of K (rows of A broadcasting B, columns of B broadcasting A).
-        func loadedVectors(lanes: Int) -> Int { (orientation == .broadcastB ? mr : nr) / lanes }
         public var description: String { "\(mr)x\(nr)\(orientation == .broadcastA ? " bA" : "")" }
     }
 
