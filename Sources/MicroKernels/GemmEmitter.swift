@@ -388,9 +388,29 @@ struct GemmEmitter {
                                 if (nr < \(nr)\(broadcastA ? " || !transb" : "")) { \(prefix)pack_b_sliver(nr, kc, bsrc, ldb, transb, bedge); bp = bedge; bm = 0; }
                                 else { bp = bsrc; bm = transb ? 2 : 1; }
             """)
+                                /* Where the next sliver's B comes from (its packed panel, or B's own columns,
+                                   rows when transposed): each call below prefetches a share of it into L1,
+                                   and the C tile of the next call, so neither waits on L3. */
+                                const int64_t jn = j0 + \(nr), nrn = q + 1 < q1 ? (nc - jn < \(nr) ? nc - jn : \(nr)) : 0;
+                                const char *bnext = NULL;
+                                int64_t bn_rows = 0, bn_len = 0, bn_stride = 0;
+            \(spec.packB ? """
+                                if (nrn > 0) { bnext = (const char *)(g->scratch + (q + 1) * kc * \(nr)); bn_rows = 1; bn_len = kc * \(nr) * (int64_t)sizeof(\(t)); }
+            """ : """
+                                if (nrn > 0 && transb) { bnext = (const char *)(b + (jc + jn) + pc * ldb); bn_rows = kc; bn_len = nrn * (int64_t)sizeof(\(t)); bn_stride = ldb * (int64_t)sizeof(\(t)); }
+                                else if (nrn > 0) { bnext = (const char *)(b + pc + (jc + jn) * ldb); bn_rows = nrn; bn_len = kc * (int64_t)sizeof(\(t)); bn_stride = ldb * (int64_t)sizeof(\(t)); }
+            """)
+                                const int64_t calls = (mc + \(mr - 1)) / \(mr);
                                 for (int64_t i0 = 0; i0 < mc; i0 += \(mr)) {
                                     const int64_t mr = mc - i0 < \(mr) ? mc - i0 : \(mr);
                                     \(t) *cc = c + (ic + i0) + (jc + j0) * ldc;
+                                    if (bnext) bt_prefetch_share(bnext, bn_rows, bn_len, bn_stride, i0 / \(mr), calls);
+                                    if (i0 + \(mr) < mc) {
+                                        const int64_t mrn = mc - i0 - \(mr) < \(mr) ? mc - i0 - \(mr) : \(mr);
+                                        bt_prefetch_share((const char *)(cc + \(mr)), nr, mrn * (int64_t)sizeof(\(t)), ldc * (int64_t)sizeof(\(t)), 0, 1);
+                                    } else if (nrn > 0) {
+                                        bt_prefetch_share((const char *)(c + ic + (jc + jn) * ldc), nrn, (mc < \(mr) ? mc : \(mr)) * (int64_t)sizeof(\(t)), ldc * (int64_t)sizeof(\(t)), 0, 1);
+                                    }
                                     const \(t) *ap;
                                     int am;
                                     if (a_packed) { ap = ablk + i0 * kc; am = 0; }

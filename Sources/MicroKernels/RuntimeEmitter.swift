@@ -58,6 +58,24 @@ enum RuntimeEmitter {
 
             static inline int64_t bt_round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+            /* Prefetches into L1 share `part` of `parts` of the cache lines of `rows` rows of `len`
+               bytes each, `stride` bytes apart, from p: a GEMM driver spreads the lines of the
+               next B sliver over the micro-kernel calls of the current one. */
+            __attribute__((unused)) static inline void bt_prefetch_share(const char *p, int64_t rows, int64_t len,
+                int64_t stride, int64_t part, int64_t parts)
+            {
+                const int64_t per_row = (len + 63) / 64 + 1; /* one more: the rows need not be aligned */
+                const int64_t lines = rows * per_row, share = (lines + parts - 1) / parts;
+                int64_t l = part * share;
+                const int64_t end = l + share < lines ? l + share : lines;
+                if (l >= end) return;
+                int64_t r = l / per_row, off = l % per_row * 64;
+                for (; l < end; l++) {
+                    __builtin_prefetch(p + r * stride + (off < len ? off : len - 1), 0, 3);
+                    if ((off += 64) >= per_row * 64) { off = 0; r++; }
+                }
+            }
+
             /* Rounds *x up to a multiple of m; non-zero on overflow. */
             static int bt_round_size(size_t *x, size_t m)
             {
