@@ -12,6 +12,8 @@ public struct BenchRow: Codable, Sendable {
     public var peerGflops: Double
     /// OpenBLAS time over ours.
     public var ratio: Double
+    /// The FMA peak timed in the same rounds as this row's GEMMs; the fractions are of it.
+    public var peakGflops: Double
     public var fractionOfPeak: Double
     public var peerFractionOfPeak: Double
     public var spread: Double
@@ -19,9 +21,9 @@ public struct BenchRow: Codable, Sendable {
     public var others: [String: Double]
 
     public init(dtype: DType, shapeClass: ShapeClass, shape: GemmShape, threads: Int, oursGflops: Double, peerGflops: Double,
-                ratio: Double, fractionOfPeak: Double, peerFractionOfPeak: Double, spread: Double, others: [String: Double]) {
+                ratio: Double, peakGflops: Double, fractionOfPeak: Double, peerFractionOfPeak: Double, spread: Double, others: [String: Double]) {
         self.dtype = dtype; self.shapeClass = shapeClass; self.shape = shape; self.threads = threads
-        self.oursGflops = oursGflops; self.peerGflops = peerGflops; self.ratio = ratio; self.fractionOfPeak = fractionOfPeak
+        self.oursGflops = oursGflops; self.peerGflops = peerGflops; self.ratio = ratio; self.peakGflops = peakGflops; self.fractionOfPeak = fractionOfPeak
         self.peerFractionOfPeak = peerFractionOfPeak; self.spread = spread; self.others = others
     }
 }
@@ -44,7 +46,8 @@ public struct BenchReport: Codable, Sendable {
     public var library: String
     public var origin: String
     public var openblasVersion: String
-    /// FMA peak GFLOPS by "dtype-threads".
+    /// FMA peak GFLOPS by "dtype-threads", measured before the rows of that group (each row
+    /// also has the peak timed with it).
     public var peaks: [String: Double]
     public var rows: [BenchRow]
 
@@ -70,11 +73,11 @@ public struct BenchReport: Codable, Sendable {
     public var csv: String {
         let others = Array(Set(rows.flatMap { $0.others.keys })).sorted()
         var lines = [(["dtype", "class", "m", "n", "k", "threads", "ours_gflops", "openblas_gflops", "ratio",
-                       "ours_fraction_of_peak", "openblas_fraction_of_peak", "spread"] + others.map { "\($0)_gflops" }).joined(separator: ",")]
+                       "peak_gflops", "ours_fraction_of_peak", "openblas_fraction_of_peak", "spread"] + others.map { "\($0)_gflops" }).joined(separator: ",")]
         for r in rows {
             lines.append(([r.dtype.rawValue, r.shapeClass.rawValue, "\(r.shape.m)", "\(r.shape.n)", "\(r.shape.k)", "\(r.threads)",
                            String(format: "%.2f", r.oursGflops), String(format: "%.2f", r.peerGflops), String(format: "%.3f", r.ratio),
-                           String(format: "%.3f", r.fractionOfPeak), String(format: "%.3f", r.peerFractionOfPeak), String(format: "%.3f", r.spread)]
+                           String(format: "%.2f", r.peakGflops), String(format: "%.3f", r.fractionOfPeak), String(format: "%.3f", r.peerFractionOfPeak), String(format: "%.3f", r.spread)]
                           + others.map { r.others[$0].map { String(format: "%.2f", $0) } ?? "" }).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

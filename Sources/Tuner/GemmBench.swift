@@ -29,7 +29,9 @@ public struct GemmBenchResult: Codable, Hashable, Sendable {
     public var peerGflops: Double
     /// Peer time over our time (> 1: we are faster).
     public var ratio: Double
-    /// Our GFLOPS over the measured FMA peak for this thread count.
+    /// The FMA peak for this dtype and thread count, timed in the same rounds as the two GEMMs.
+    public var peakGflops: Double
+    /// Our GFLOPS over that peak.
     public var fractionOfPeak: Double
     public var peerFractionOfPeak: Double
     /// Largest |ours - OpenBLAS| over max |OpenBLAS| on the checked run.
@@ -52,8 +54,9 @@ public struct GemmBench {
         openblas_set_num_threads(Int32(threads))
     }
 
-    /// Measures one shape. `peakGflops` is the FMA peak for this dtype and thread count.
-    public func run(dtype: DType, shape: GemmShape, threads: Int, peakGflops: Double) -> GemmBenchResult {
+    /// Measures one shape: ours, OpenBLAS and `peak` (one run of the FMA probe for this
+    /// dtype and thread count, with its flops) round-robin.
+    public func run(dtype: DType, shape: GemmShape, threads: Int, peak: (run: () -> Void, flops: Double)) -> GemmBenchResult {
         setThreads(threads)
         let pair = GemmPair(dtype: dtype, shape: shape)
         defer { pair.free() }
@@ -61,11 +64,13 @@ public struct GemmBench {
         _ = pair.ours(lib)
         pair.openblas()
         let err = pair.relativeError()
-        let (ours, peer) = timer.compare({ _ = pair.ours(lib) }, { pair.openblas() })
+        let stats = timer.compareAll([{ _ = pair.ours(lib) }, { pair.openblas() }, peak.run])
+        let (ours, peer) = (stats[0], stats[1])
         let og = shape.flops / ours.median / 1e9, pg = shape.flops / peer.median / 1e9
+        let pk = peak.flops / stats[2].median / 1e9
         return GemmBenchResult(dtype: dtype, shape: shape, threads: threads, ours: ours, peer: peer,
-                               oursGflops: og, peerGflops: pg, ratio: peer.median / ours.median,
-                               fractionOfPeak: og / peakGflops, peerFractionOfPeak: pg / peakGflops, relativeError: err)
+                               oursGflops: og, peerGflops: pg, ratio: peer.median / ours.median, peakGflops: pk,
+                               fractionOfPeak: og / pk, peerFractionOfPeak: pg / pk, relativeError: err)
     }
 }
 

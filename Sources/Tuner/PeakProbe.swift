@@ -43,9 +43,17 @@ public struct PeakProbe {
 
     /// Peak GFLOPS of `dtype` FMAs on `threads` threads (median of several runs).
     public func gflops(_ dtype: DType, threads: Int = 1) -> Double {
+        let op = operation(dtype, threads: threads)
+        let stats = InterleavedTimer(sampleSeconds: 0.03, samples: 5, maxSamples: 9).time(op.run)
+        return op.flops / stats.median / 1e9
+    }
+
+    /// One run of the FMA loop (about a millisecond) and its flops: an operation to time
+    /// in the same rounds as others, so that a fraction of the peak compares two figures
+    /// measured at the same time on a machine whose speed drifts.
+    public func operation(_ dtype: DType, threads: Int = 1) -> (run: () -> Void, flops: Double) {
         let fn = dtype == .f32 ? f32 : f64
-        let iters: Int64 = 2_000_000
-        let stats = InterleavedTimer(sampleSeconds: 0.03, samples: 5, maxSamples: 9).time { _ = fn(iters, Int32(threads)) }
-        return Double(iters) * ProbeEmitter.flopsPerIteration(isa: isa, dtype: dtype) * Double(threads) / stats.median / 1e9
+        let iters: Int64 = 200_000
+        return ({ _ = fn(iters, Int32(threads)) }, Double(iters) * ProbeEmitter.flopsPerIteration(isa: isa, dtype: dtype) * Double(threads))
     }
 }

@@ -136,22 +136,22 @@ struct Bench: ParsableCommand {
                 peaks["\(d.rawValue)-\(t)"] = peak
                 say("\(d.rawValue) FMA peak on \(t) thread(s): \(fmt(peak)) GFLOPS")
                 for (cls, shape) in work {
-                    let r = bench.run(dtype: d, shape: shape, threads: t, peakGflops: peak)
+                    let r = bench.run(dtype: d, shape: shape, threads: t, peak: probe.operation(d, threads: t))
                     var extra: [String: Double] = [:]
                     for o in others { extra[o.name] = o.gflops(dtype: d, shape: shape, threads: t, timer: bench.timer) }
                     if r.relativeError > (d == .f32 ? 1e-3 : 1e-10) {
                         warn("\(d.rawValue) \(shape): relative difference from OpenBLAS \(r.relativeError)")
                     }
                     rows.append(BenchRow(dtype: d, shapeClass: cls, shape: shape, threads: t, oursGflops: r.oursGflops, peerGflops: r.peerGflops,
-                                         ratio: r.ratio, fractionOfPeak: r.fractionOfPeak, peerFractionOfPeak: r.peerFractionOfPeak,
+                                         ratio: r.ratio, peakGflops: r.peakGflops, fractionOfPeak: r.fractionOfPeak, peerFractionOfPeak: r.peerFractionOfPeak,
                                          spread: max(r.ours.spread, r.peer.spread), others: extra))
                 }
             }
         }
         let otherNames = others.map(\.name)
-        say(table(["dtype", "class", "shape", "thr", "ours GF/s", "OpenBLAS", "ratio", "ours %pk", "OB %pk", "spread%"] + otherNames,
+        say(table(["dtype", "class", "shape", "thr", "ours GF/s", "OpenBLAS", "ratio", "peak", "ours %pk", "OB %pk", "spread%"] + otherNames,
                   rows.map { r in [r.dtype.rawValue, r.shapeClass.rawValue, "\(r.shape)", "\(r.threads)", fmt(r.oursGflops), fmt(r.peerGflops),
-                                   fmt(r.ratio, 2), fmt(100 * r.fractionOfPeak), fmt(100 * r.peerFractionOfPeak), fmt(100 * r.spread)]
+                                   fmt(r.ratio, 2), fmt(r.peakGflops), fmt(100 * r.fractionOfPeak), fmt(100 * r.peerFractionOfPeak), fmt(100 * r.spread)]
                                    + otherNames.map { r.others[$0].map { fmt($0) } ?? "" } }))
         let report = BenchReport(fingerprint: machine.fingerprint, cpu: machine.cpuModel, date: ISO8601DateFormatter().string(from: Date()),
                                  library: libDir.path, origin: config.origin, openblasVersion: openblasConfig(), peaks: peaks, rows: rows)
