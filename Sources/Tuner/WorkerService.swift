@@ -29,14 +29,29 @@ public final class WorkerService {
     }
 
     /// A fault injected into the candidates of a search (`BLASTUNE_INJECT_FAULTS=N`: of every N
-    /// libraries, by a hash of their path, one crashes, one hangs and one computes NaN).
+    /// measurement requests one crashes, one hangs and one computes NaN). The requests are
+    /// counted in the file `BLASTUNE_INJECT_COUNTER`, which outlives the restarts of the
+    /// worker, so the faults land in a fixed order; without it, a hash of the library path
+    /// picks them.
     enum InjectedFault { case crash, hang, wrong }
 
     static let faultModulus: UInt64? = ProcessInfo.processInfo.environment["BLASTUNE_INJECT_FAULTS"].flatMap { UInt64($0) }.flatMap { $0 >= 3 ? $0 : nil }
 
     static func injectedFault(_ library: String) -> InjectedFault? {
-        guard let n = faultModulus, let h = UInt64(stableHash([library]), radix: 16) else { return nil }
-        switch h % n { case 0: return .crash; case 1: return .hang; case 2: return .wrong; default: return nil }
+        guard let n = faultModulus else { return nil }
+        let key: UInt64
+        if let counter = ProcessInfo.processInfo.environment["BLASTUNE_INJECT_COUNTER"] {
+            // "count path": a request for the library just seen (the retry after a crash) keeps its fault.
+            let saved = (try? String(contentsOfFile: counter, encoding: .utf8)) ?? ""
+            let parts = saved.split(separator: " ", maxSplits: 1).map(String.init)
+            let last = parts.first.flatMap { UInt64($0) }
+            key = parts.count == 2 && parts[1] == library ? (last ?? 0) : (last.map { $0 + 1 } ?? 0)
+            try? "\(key) \(library)".write(toFile: counter, atomically: true, encoding: .utf8)
+        } else {
+            guard let h = UInt64(stableHash([library]), radix: 16) else { return nil }
+            key = h
+        }
+        switch key % n { case 0: return .crash; case 1: return .hang; case 2: return .wrong; default: return nil }
     }
 
     /// Handles one request in this process.

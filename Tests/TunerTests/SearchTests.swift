@@ -48,7 +48,8 @@ struct SearchTests {
         let store = ResultsStore(root: root)
         var options = SearchOptions(dtypes: [.f64], threads: [1], budgetSeconds: 25, classes: [.small], fresh: true, isa: machine.bestISA)
         options.candidateTimeout = 3
-        let worker = WorkerClient(command: [blastuneExecutable, "worker"], environment: ["BLASTUNE_INJECT_FAULTS": "5"])
+        let worker = WorkerClient(command: [blastuneExecutable, "worker"],
+                                  environment: ["BLASTUNE_INJECT_FAULTS": "5", "BLASTUNE_INJECT_COUNTER": root.appendingPathComponent("fault-counter").path])
         _ = try GemmSearch(machine: machine, store: store, options: options, worker: worker).run()
         let journal = try SearchJournal(url: store.directory(for: machine).appendingPathComponent("search-gemm-f64.jsonl"), fresh: false)
         let statuses = Set(journal.all.map(\.status))
