@@ -15,6 +15,10 @@ public enum TileOrientation: String, Codable, CaseIterable, Sendable {
     /// Vector loads of B (`nr` columns), broadcasts of A; accumulators run along the rows of C
     /// and are transposed on their way to column-major C. `nr` is then the vector multiple.
     case broadcastA
+
+    /// An `mr x nr` tile of this orientation as summaries name it: broadcast-A tiles are
+    /// marked `bA` after the tile.
+    public func label(mr: Int, nr: Int) -> String { "\(mr)x\(nr)" + (self == .broadcastA ? " bA" : "") }
 }
 
 /// Configuration of one generated GEMM kernel: register tile, unrolling, cache blocking,
@@ -117,12 +121,17 @@ public struct GemmSpec: Codable, Hashable, Sendable {
     /// Vector registers the micro-kernel needs: accumulators, loaded vectors and one broadcast.
     public var registersNeeded: Int { loadedVectors * broadcasts + loadedVectors + 1 }
 
-    /// A short human-readable summary, e.g. `f32 avx512 32x12 ku4 kc336 mc384 nc4092 ...`;
-    /// broadcast-A tiles are marked `bA` after the tile.
+    /// A short human-readable summary, e.g. `f32 avx512 32x12 ku4 kc336 mc384 nc4092 ...`.
     public var summary: String {
-        "\(dtype.rawValue) \(isa.rawValue) \(mr)x\(nr)\(orientation == .broadcastA ? " bA" : "") ku\(kUnroll) kc\(kc) mc\(mc) nc\(nc)"
-            + " pfA\(prefetchA) pfB\(prefetchB) \(packA ? "pA" : "dA")\(packB ? "pB" : "dB") par-\(parallel.rawValue) t\(threads)"
+        "\(dtype.rawValue) \(isa.rawValue) \(tileLabel) ku\(kUnroll) kc\(kc) mc\(mc) nc\(nc)"
+            + " pfA\(prefetchA) pfB\(prefetchB) \(packingLabel) par-\(parallel.rawValue) t\(threads)"
     }
+
+    /// The register tile as summaries name it: `32x12`, or `29x16 bA` broadcasting A.
+    public var tileLabel: String { orientation.label(mr: mr, nr: nr) }
+
+    /// The packing of A and B as summaries name it: `pA`/`dA` (packed, or read in place), then `pB`/`dB`.
+    public var packingLabel: String { (packA ? "pA" : "dA") + (packB ? "pB" : "dB") }
 
     /// Largest packing buffer a spec may ask for.
     public static let maxPanelBytes: Int64 = 1 << 30

@@ -392,24 +392,26 @@ struct GemmEmitter {
                                    rows when transposed): each call below prefetches a share of it into L1,
                                    and the C tile of the next call, so neither waits on L3. */
                                 const int64_t jn = j0 + \(nr), nrn = q + 1 < q1 ? (nc - jn < \(nr) ? nc - jn : \(nr)) : 0;
+                                const int64_t es = (int64_t)sizeof(\(t));
                                 const char *bnext = NULL;
                                 int64_t bn_rows = 0, bn_len = 0, bn_stride = 0;
             \(spec.packB ? """
-                                if (nrn > 0) { bnext = (const char *)(g->scratch + (q + 1) * kc * \(nr)); bn_rows = 1; bn_len = kc * \(nr) * (int64_t)sizeof(\(t)); }
+                                if (nrn > 0) { bnext = (const char *)(g->scratch + (q + 1) * kc * \(nr)); bn_rows = 1; bn_len = kc * \(nr) * es; }
             """ : """
-                                if (nrn > 0 && transb) { bnext = (const char *)(b + (jc + jn) + pc * ldb); bn_rows = kc; bn_len = nrn * (int64_t)sizeof(\(t)); bn_stride = ldb * (int64_t)sizeof(\(t)); }
-                                else if (nrn > 0) { bnext = (const char *)(b + pc + (jc + jn) * ldb); bn_rows = nrn; bn_len = kc * (int64_t)sizeof(\(t)); bn_stride = ldb * (int64_t)sizeof(\(t)); }
+                                if (nrn > 0 && transb) { bnext = (const char *)(b + (jc + jn) + pc * ldb); bn_rows = kc; bn_len = nrn * es; bn_stride = ldb * es; }
+                                else if (nrn > 0) { bnext = (const char *)(b + pc + (jc + jn) * ldb); bn_rows = nrn; bn_len = kc * es; bn_stride = ldb * es; }
             """)
                                 const int64_t calls = (mc + \(mr - 1)) / \(mr);
                                 for (int64_t i0 = 0; i0 < mc; i0 += \(mr)) {
                                     const int64_t mr = mc - i0 < \(mr) ? mc - i0 : \(mr);
                                     \(t) *cc = c + (ic + i0) + (jc + j0) * ldc;
                                     if (bnext) bt_prefetch_share(bnext, bn_rows, bn_len, bn_stride, i0 / \(mr), calls);
+                                    /* The next call's C tile: below this one, or at the top of the next sliver. */
                                     if (i0 + \(mr) < mc) {
                                         const int64_t mrn = mc - i0 - \(mr) < \(mr) ? mc - i0 - \(mr) : \(mr);
-                                        bt_prefetch_share((const char *)(cc + \(mr)), nr, mrn * (int64_t)sizeof(\(t)), ldc * (int64_t)sizeof(\(t)), 0, 1);
+                                        bt_prefetch_share((const char *)(cc + \(mr)), nr, mrn * es, ldc * es, 0, 1);
                                     } else if (nrn > 0) {
-                                        bt_prefetch_share((const char *)(c + ic + (jc + jn) * ldc), nrn, (mc < \(mr) ? mc : \(mr)) * (int64_t)sizeof(\(t)), ldc * (int64_t)sizeof(\(t)), 0, 1);
+                                        bt_prefetch_share((const char *)(c + ic + (jc + jn) * ldc), nrn, (mc < \(mr) ? mc : \(mr)) * es, ldc * es, 0, 1);
                                     }
                                     const \(t) *ap;
                                     int am;

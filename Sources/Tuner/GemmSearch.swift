@@ -130,8 +130,7 @@ public final class GemmSearch {
     func rankTiles(_ space: SearchSpace) -> [SearchSpace.Tile] {
         let tiles = space.tiles()
         let specs = tiles.map { space.seed($0) }
-        let modelTile = AnalyticalModel.tile(dtype: space.dtype, isa: space.isa)
-        let model = SearchSpace.Tile(mr: modelTile.mr, nr: modelTile.nr)
+        let model = space.modelTile
         do {
             let source = TileBenchEmitter.source(tiles: specs)
             let dir = cache.root.appendingPathComponent("tilebench-" + stableHash([source, cache.builder.toolchain.cc]))
@@ -210,8 +209,7 @@ public final class GemmSearch {
         for t in tiles where t.orientation == .broadcastA && seen.insert(t.nr).inserted {
             for pa in [true, false] { pool.append(space.seed(t, packA: pa)) }
         }
-        let modelTile = AnalyticalModel.tile(dtype: space.dtype, isa: space.isa)
-        let modelSeed = space.seed(.init(mr: modelTile.mr, nr: modelTile.nr))
+        let modelSeed = space.seed(space.modelTile)
         if !pool.contains(modelSeed) { pool.append(modelSeed) }
         prebuild(pool)
         let phase1End = start + 0.55 * (budget - threadReserve)

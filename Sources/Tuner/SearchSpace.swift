@@ -18,7 +18,7 @@ public struct SearchSpace: Sendable {
         public init(mr: Int, nr: Int, orientation: TileOrientation = .broadcastB) {
             self.mr = mr; self.nr = nr; self.orientation = orientation
         }
-        public var description: String { "\(mr)x\(nr)\(orientation == .broadcastA ? " bA" : "")" }
+        public var description: String { orientation.label(mr: mr, nr: nr) }
     }
 
     /// Register tiles worth ranking, in both orientations: for each number of loaded
@@ -42,6 +42,13 @@ public struct SearchSpace: Sendable {
             }
         }
         return out
+    }
+
+    /// The analytical model's register tile (broadcasting B): the fallback when tiles cannot
+    /// be ranked, and a seed of every class's pool.
+    public var modelTile: Tile {
+        let t = AnalyticalModel.tile(dtype: dtype, isa: isa)
+        return Tile(mr: t.mr, nr: t.nr)
     }
 
     /// The model's blocking for a given tile, with packing choices.

@@ -131,7 +131,7 @@ final class ProgressBar: @unchecked Sendable {
     private var width = 0
 
     func update(_ p: SearchProgress) {
-        let best = p.best.map { String(format: "best %.2fx (%@)", $0.score, "\($0.spec.mr)x\($0.spec.nr)\($0.spec.orientation == .broadcastA ? " bA" : "") \($0.spec.packA ? "pA" : "dA")\($0.spec.packB ? "pB" : "dB") kc\($0.spec.kc)") } ?? "no result yet"
+        let best = p.best.map { String(format: "best %.2fx (%@)", $0.score, "\($0.spec.tileLabel) \($0.spec.packingLabel) kc\($0.spec.kc)") } ?? "no result yet"
         let filled = max(0, min(20, Int((20 * (1 - p.remaining / max(1, p.budget))).rounded())))
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: 20 - filled)
         let line = "[\(bar)] \(p.dtype.rawValue) \(p.shapeClass.rawValue) \(p.phase): \(p.evaluated) tried, \(p.failed) failed | \(best) | \(Int(max(0, p.remaining))) s left"
