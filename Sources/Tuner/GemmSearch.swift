@@ -180,7 +180,8 @@ public final class GemmSearch {
         }
         func evaluate(_ spec: GemmSpec, threads: Int, timer: TimerSettings, phase: String,
                       on evalShapes: [GemmShape]? = nil) throws -> Evaluation {
-            let (e, measured) = try self.evaluate(spec, cls: cls, threads: threads, shapes: evalShapes ?? shapes, timer: timer,
+            let measuredShapes = evalShapes ?? shapes
+            let (e, measured) = try self.evaluate(spec, cls: cls, threads: threads, shapes: measuredShapes, timer: timer,
                                                   journal: journal)
             guard measured else { return e }
             st.evaluated += 1
@@ -188,7 +189,8 @@ public final class GemmSearch {
                 st.failed += 1
                 log("\(space.dtype.rawValue) \(cls.rawValue): candidate \(spec.summary) \(e.status.rawValue): \(e.message ?? "")")
             }
-            if threads == 1, evalShapes == nil, e.status == .ok, e.score > (st.best?.score ?? 0) { st.best = e }
+            // The best so far counts only scores over all the class's shapes (not a screening subset).
+            if threads == 1, measuredShapes == shapes, e.status == .ok, e.score > (st.best?.score ?? 0) { st.best = e }
             report(phase)
             return e
         }
