@@ -123,7 +123,7 @@ extension GemmEmitter {
                     }
             """
         }
-        let kLoop = kLoop(am, bm, prefetchC: prefetchCTile(rows: mr, columns: nr), loaded: nv, broadcasts: mr, name: rowAcc,
+        let kLoop = kLoop(am, bm, cTile: (mr, nr), loaded: nv, broadcasts: mr, name: rowAcc,
                           locals: decls + "\n    \(vt) \((0..<nv).map { "b\($0)" }.joined(separator: ", ")), av;\n",
                           step: { kStepBroadcastA(am, bm, $0, vectors: nv, indent: "        ") })
         let store = ops.hasMasks ? transposedStore(vectors: nv) : """

@@ -113,14 +113,15 @@ struct GemmEmitter {
     }
 
     /// The K loop of a micro-kernel: the assembly loop of ``asmKLoop`` for packed x packed on
-    /// x86, else C: `locals` (accumulators, loaded vectors, broadcast), the C prefetches, then
-    /// KU unrolled `step(u)`s per iteration and single steps for the rest of K.
-    func kLoop(_ am: AMode, _ bm: BMode, prefetchC: String, loaded: Int, broadcasts: Int,
+    /// x86 (it prefetches the C tile near its end), else C: `locals` (accumulators, loaded
+    /// vectors, broadcast), the C tile's prefetches, then KU unrolled `step(u)`s per
+    /// iteration and single steps for the rest of K.
+    func kLoop(_ am: AMode, _ bm: BMode, cTile: (rows: Int, columns: Int), loaded: Int, broadcasts: Int,
                name: (_ x: Int, _ v: Int) -> String, locals: String, step: (Int) -> String) -> String {
-        if usesAsmLoop(am, bm) { return prefetchC + "\n" + asmKLoop(loaded: loaded, broadcasts: broadcasts, name: name) }
+        if usesAsmLoop(am, bm) { return asmKLoop(loaded: loaded, broadcasts: broadcasts, cTile: cTile, name: name) }
         let ku = spec.kUnroll
         return """
-            \(locals)\(prefetchC)
+            \(locals)\(prefetchCTile(rows: cTile.rows, columns: cTile.columns))
                 int64_t p = 0;
                 for (; p + \(ku) <= kc; p += \(ku)) {
             \((0..<ku).map(step).joined(separator: "\n"))
@@ -150,12 +151,11 @@ struct GemmEmitter {
         let vt = ops.vtype
         let decls = (0..<nr).map { j in (0..<mv).map { "\(acc($0, j)) = \(ops.zero())" }.joined(separator: ", ") }
             .map { "    \(vt) \($0);" }.joined(separator: "\n")
-        let prefetchC = prefetchCTile(rows: mr, columns: nr)
         let groups = bm == .cols
             ? (0..<(nr + 2) / 3).map { "    const \(t) *bg\($0) = bp + \(3 * $0) * ldb;" }.joined(separator: "\n") + "\n"
             : ""
         let unused = [am == .packed ? "(void)lda;" : "", bm == .packed ? "(void)ldb;" : ""].joined(separator: " ")
-        let kLoop = kLoop(am, bm, prefetchC: prefetchC, loaded: mv, broadcasts: nr, name: { acc($1, $0) },
+        let kLoop = kLoop(am, bm, cTile: (mr, nr), loaded: mv, broadcasts: nr, name: { acc($1, $0) },
                           locals: decls + "\n    \(vt) \((0..<mv).map { "a\($0)" }.joined(separator: ", ")), bv;\n" + groups,
                           step: { kStep(am, bm, $0, vectors: mv, indent: "        ") })
 
@@ -223,7 +223,11 @@ struct GemmEmitter {
     // MARK: packing
 
     private var packA: String {
-        let mr = spec.mr
+        let mr = spec.mr, lanes = ops.lanes
+        // A full sliver's column as whole vectors, then single elements: left to the
+        // compiler, the copy became a call of memmove per column.
+        let copy = (0..<mr / lanes).map { ops.storeu("ap + \($0 * lanes)", ops.loadu("src + \($0 * lanes)")) + ";" }
+            + (mr / lanes * lanes..<mr).map { "ap[\($0)] = src[\($0)];" }
         return """
             /* Packs op(A)[0:mc, 0:kc] (a points at its first element) into MR-row slivers,
                each kc x \(mr) and contiguous, rows past mc zero-filled. */
@@ -235,8 +239,9 @@ struct GemmEmitter {
                     if (!trans) {
                         const \(t) *src = a + i0;
                         if (mr == \(mr)) {
-                            for (int64_t p = 0; p < kc; p++, src += lda, ap += \(mr))
-                                for (int64_t i = 0; i < \(mr); i++) ap[i] = src[i];
+                            for (int64_t p = 0; p < kc; p++, src += lda, ap += \(mr)) {
+            \(copy.map { "                    " + $0 }.joined(separator: "\n"))
+                            }
                         } else {
                             for (int64_t p = 0; p < kc; p++, src += lda, ap += \(mr)) {
                                 int64_t i = 0;
