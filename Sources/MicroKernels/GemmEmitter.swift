@@ -113,17 +113,24 @@ struct GemmEmitter {
     }
 
     /// The K loop of a micro-kernel: the assembly loop of ``asmKLoop`` for packed x packed on
-    /// x86 (it prefetches the C tile near its end), else C: `locals` (accumulators, loaded
-    /// vectors, broadcast), the C tile's prefetches, then KU unrolled `step(u)`s per
-    /// iteration and single steps for the rest of K.
+    /// x86, else C: `locals` (accumulators, loaded vectors, broadcast), then KU unrolled
+    /// `step(u)`s per iteration and single steps for the rest of K. Both prefetch the C tile
+    /// ``cPrefetchLead`` steps before the end (before the loop when K is shorter than KU).
     func kLoop(_ am: AMode, _ bm: BMode, cTile: (rows: Int, columns: Int), loaded: Int, broadcasts: Int,
                name: (_ x: Int, _ v: Int) -> String, locals: String, step: (Int) -> String) -> String {
         if usesAsmLoop(am, bm) { return asmKLoop(loaded: loaded, broadcasts: broadcasts, cTile: cTile, name: name) }
         let ku = spec.kUnroll
+        let prefetchC = prefetchCTile(rows: cTile.rows, columns: cTile.columns)
         return """
-            \(locals)\(prefetchCTile(rows: cTile.rows, columns: cTile.columns))
+            \(locals)    if (kc < \(ku)) {
+            \(prefetchC)
+                }
+                const int64_t cpf = kc > \(Self.cPrefetchLead) ? (kc - \(Self.cPrefetchLead)) / \(ku) * \(ku) : 0;
                 int64_t p = 0;
                 for (; p + \(ku) <= kc; p += \(ku)) {
+                    if (p == cpf) {
+            \(prefetchC)
+                    }
             \((0..<ku).map(step).joined(separator: "\n"))
             \(advance(am, bm, steps: ku))
                 }
