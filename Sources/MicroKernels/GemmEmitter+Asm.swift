@@ -16,13 +16,6 @@ extension GemmEmitter {
         spec.isa != .generic && am == .packed && bm == .packed
     }
 
-    /// How many K steps before the end of its loop a micro-kernel prefetches its own C tile
-    /// into L1. Issued before the loop, the lines are evicted again by
-    /// the A (or B) sliver streaming through L1 before the epilogue reads them; this late,
-    /// they arrive from L2, L3 or memory just in time. On this machine's sgemm 2048^3 (32x12
-    /// tile, KC 256) it took the epilogue's share of the run from about 5% to about 1%.
-    static let cPrefetchLead = 64
-
     /// The assembly K loop and, after it, C declarations `name(x, v)` of the accumulators,
     /// for `loaded` vectors and `broadcasts` broadcast elements per step; the loop prefetches
     /// the `cTile` (rows x columns, column-major with stride ldc) near its end.
