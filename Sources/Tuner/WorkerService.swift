@@ -57,7 +57,13 @@ public final class WorkerService {
     /// Handles one request in this process.
     public func handle(_ req: WorkerRequest) -> WorkerResponse {
         let fault = req.kind == .tiles ? nil : Self.injectedFault(req.library)
-        if fault == .crash { kill(getpid(), SIGSEGV) }
+        if fault == .crash {
+            // The default action, delivered now: a handler (the Swift runtime's backtracer)
+            // may otherwise return from a sent SIGSEGV and let the request be answered.
+            signal(SIGSEGV, SIG_DFL)
+            raise(SIGSEGV)
+            abort()
+        }
         if fault == .hang { while true { sleep(60) } }
         switch req.kind {
         case .tiles: return tiles(req)
