@@ -236,6 +236,12 @@ struct GemmEmitter {
 
     // MARK: packing
 
+    /// `text` with every line indented by `n` spaces.
+    private func indented(_ text: String, _ n: Int) -> String {
+        let pad = String(repeating: " ", count: n)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).map { pad + $0 }.joined(separator: "\n")
+    }
+
     private var packA: String {
         let mr = spec.mr, lanes = ops.lanes
         // A full sliver's column as whole vectors, then single elements: left to the
@@ -263,6 +269,9 @@ struct GemmEmitter {
                                 for (; i < \(mr); i++) ap[i] = 0;
                             }
                         }
+                    } else if (mr == \(mr)) {
+                        const \(t) *src = a + i0 * lda;
+            \(indented(ops.transposedCopy(src: "src", ld: "lda", dst: "ap", count: "kc", width: mr), 12))
                     } else {
                         for (int64_t i = 0; i < \(mr); i++) {
                             if (i < mr) {
@@ -297,9 +306,8 @@ struct GemmEmitter {
                     }
                 } else if (nr == \(nr)) {
                     /* A full sliver: one pass down the \(nr) columns together, writing bp in order. */
-                    for (int64_t p = 0; p < kc; p++, bp += \(nr)) {
-            \((0..<nr).map { "            bp[\($0)] = b[\($0) * ldb + p];" }.joined(separator: "\n"))
-                    }
+                    const \(t) *src = b;
+            \(indented(ops.transposedCopy(src: "src", ld: "ldb", dst: "bp", count: "kc", width: nr), 8))
                 } else {
                     for (int64_t j = 0; j < \(nr); j++) {
                         if (j < nr) {

@@ -161,6 +161,10 @@ enum RuntimeEmitter {
 
             \(isa == .avx512 ? VectorOps.avx512MaskHelpers : "")
 
+            /* ---- in-register transposes for packing ---- */
+
+            \(isa == .generic ? "" : VectorOps.x86TransposeHelpers)
+
             /* ---- the CPU check ---- */
 
             /* Whether BLASTUNE_CPU_MASK (comma-separated flags) pretends the CPU lacks `flag`. */
