@@ -7,9 +7,10 @@ import KernelSpec
 /// With 24 to 31 live vector registers, GCC's allocator spills accumulators and shuffles
 /// registers inside the unrolled C loop (seen with `perf annotate`); how much that costs
 /// depends on the compiler and the tile. The assembly makes the hot loop the same whatever
-/// compiles it, as BLIS and OpenBLAS do. The accumulators leave it through a 64-byte
-/// aligned stack buffer and the C epilogue (alpha, beta, edges, the transpose of
-/// broadcast-A tiles) reads them from it.
+/// compiles it, as BLIS and OpenBLAS do. Broadcasting B, a full tile is scaled and stored
+/// to C by the assembly too: through GCC's epilogue (a stack buffer, column pointers
+/// spilled) it cost about 3% of sgemm 2048^3 here. Edge tiles and broadcast-A tiles
+/// (stored transposed) leave through a 64-byte aligned stack buffer to the C epilogue.
 extension GemmEmitter {
     /// Whether a kernel with these modes gets the assembly K loop.
     func usesAsmLoop(_ am: AMode, _ bm: BMode) -> Bool {
@@ -99,23 +100,53 @@ extension GemmEmitter {
         body.append("jnz 3b")
         body.append("4:")
         let vbytes = lanes * size
+        // Broadcasting B, a full tile (fm 1, or 2 when beta is 0 and C is not read) is scaled
+        // and stored from the registers, accumulator (x, v) to column x, rows v * lanes on;
+        // the loaded and broadcast registers, free now, hold alpha and beta. Edge tiles and
+        // broadcast-A tiles (stored transposed) leave through the buffer to the C epilogue.
+        let direct = !broadcastA
+        if direct {
+            let alphaReg = "%%\(reg)\(firstLoaded)", betaReg = "%%\(reg)\(firstBcast)"
+            func update(readC: Bool) -> [String] {
+                (0..<nb).flatMap { x -> [String] in
+                    var l = (0..<lv).flatMap { v -> [String] in
+                        let acc = "%%\(reg)\(accReg(x, v))", at = "\(v * vbytes)(%[t])"
+                        return ["vmul\(sfx) \(alphaReg), \(acc), \(acc)"]
+                            + (readC ? ["vfmadd231\(sfx) \(at), \(betaReg), \(acc)"] : [])
+                            + ["vmovup\(sfx.last!) \(acc), \(at)"]
+                    }
+                    if x + 1 < nb { l.append("add %[l], %[t]") }
+                    return l
+                }
+            }
+            body += ["cmp $1, %[fm]", "jb 6f", "vbroadcast\(bsfx) %[alpha], \(alphaReg)", "mov %[c], %[t]", "ja 7f",
+                     "vbroadcast\(bsfx) %[beta], \(betaReg)"]
+            body += update(readC: true) + ["jmp 8f", "7:"] + update(readC: false) + ["jmp 8f", "6:"]
+        }
         for n in 0..<accs { body.append("vmovap\(sfx.last!) %%\(reg)\(n), \(n * vbytes)(%[acc])") }
+        if direct { body.append("8:") }
         let used = firstBcast + bcastRegs
         let clobbers = (0..<used).map { "\"xmm\($0)\"" }.joined(separator: ", ")
         let asm = body.map { "        \"\($0)\\n\\t\"" }.joined(separator: "\n")
         let loads = (0..<nb).flatMap { x in (0..<lv).map { v in
             "    const \(ops.vtype) \(name(x, v)) = \(ops.load("accbuf + \(accReg(x, v) * lanes)"));"
         } }.joined(separator: "\n")
+        let fmDecl = direct
+            ? "const int64_t fm = mr == \(cTile.rows) && nr == \(cTile.columns) ? (beta == 0 ? 2 : 1) : 0;"
+            : "const int64_t fm = 0;"
+        let fmInputs = direct ? ", [fm] \"r\"(fm), [alpha] \"m\"(alpha), [beta] \"m\"(beta)" : ""
         return """
                 \(t) accbuf[\(accs * lanes)] __attribute__((aligned(64)));
                 int64_t iters = kc / \(ku), rest = kc % \(ku);
                 const int64_t cp = iters < \(leadIterations) ? iters : \(leadIterations);
+                \(fmDecl)
                 const \(t) *cline;
                 __asm__ volatile(
             \(asm)
                     : [a] "+r"(ap), [b] "+r"(bp), [n] "+r"(iters), [r] "+r"(rest), [t] "=&r"(cline)
-                    : [acc] "r"(accbuf), [c] "r"(c), [l] "r"((uintptr_t)ldc * sizeof(\(t))), [cp] "r"(cp)
+                    : [acc] "r"(accbuf), [c] "r"(c), [l] "r"((uintptr_t)ldc * sizeof(\(t))), [cp] "r"(cp)\(fmInputs)
                     : "cc", "memory", \(clobbers));
+                if (fm) return; /* the assembly stored the whole tile */
             \(loads)
             """
     }
