@@ -66,24 +66,27 @@ extension GemmEmitter {
         let zero = (0..<accs).map { n in
             spec.isa == .avx512 ? "vpxord %%zmm\(n), %%zmm\(n), %%zmm\(n)" : "vxorps %%ymm\(n), %%ymm\(n), %%ymm\(n)"
         }
-        // The C tile's lines, once per loop, when `cp` iterations remain (all of them when
-        // the loop is shorter): each column's line starts and its last element, as in
-        // ``prefetchCTile``. Columns and rows past a short edge tile are prefetched too;
-        // a prefetch never faults.
-        var prefetchC = ["cmp %[cp], %[n]", "jne 5f", "mov %[c], %[t]"]
+        // The C tile's lines when `count` iterations remain (operand `cp`: all of them when
+        // the loop is shorter; `ce`: never, -1, unless the loop is longer): each column's
+        // line starts and its last element, as in ``prefetchCTile``. Columns and rows past
+        // a short edge tile are prefetched too; a prefetch never faults.
         let colBytes = cTile.rows * size
         let offsets = Array(stride(from: 0, to: colBytes, by: 64)) + (colBytes % 64 == size ? [] : [colBytes - size])
-        for j in 0..<cTile.columns {
-            prefetchC += offsets.map { "prefetcht0 \($0)(%[t])" }
-            if j + 1 < cTile.columns { prefetchC.append("add %[l], %[t]") }
+        func prefetchC(when count: String, skip label: Int) -> [String] {
+            var l = ["cmp %[\(count)], %[n]", "jne \(label)f", "mov %[c], %[t]"]
+            for j in 0..<cTile.columns {
+                l += offsets.map { "prefetcht0 \($0)(%[t])" }
+                if j + 1 < cTile.columns { l.append("add %[l], %[t]") }
+            }
+            return l + ["\(label):"]
         }
-        prefetchC.append("5:")
         let leadIterations = max(1, (Self.cPrefetchLead + ku - 1) / ku)
+        let earlyIterations = max(1, (Self.cPrefetchEarlyLead + ku - 1) / ku)
         var body = zero
         body.append("test %[n], %[n]")
         body.append("jz 2f")
         body.append("1:")
-        body += prefetchC
+        body += prefetchC(when: "ce", skip: 9) + prefetchC(when: "cp", skip: 5)
         for u in 0..<ku { body += step(u) }
         body.append("add $\(vecStride * ku * size), %[\(vecOp)]")
         body.append("add $\(bcStride * ku * size), %[\(bcOp)]")
@@ -107,17 +110,21 @@ extension GemmEmitter {
         let direct = !broadcastA
         if direct {
             let alphaReg = "%%\(reg)\(firstLoaded)", betaReg = "%%\(reg)\(firstBcast)"
-            func update(readC: Bool) -> [String] {
+            // Column by column, t stepping by ldc bytes from c.
+            func columns(_ op: (_ acc: String, _ at: String) -> [String]) -> [String] {
                 (0..<nb).flatMap { x -> [String] in
-                    var l = (0..<lv).flatMap { v -> [String] in
-                        let acc = "%%\(reg)\(accReg(x, v))", at = "\(v * vbytes)(%[t])"
-                        return ["vmul\(sfx) \(alphaReg), \(acc), \(acc)"]
-                            + (readC ? ["vfmadd231\(sfx) \(at), \(betaReg), \(acc)"] : [])
-                            + ["vmovup\(sfx.last!) \(acc), \(at)"]
-                    }
-                    if x + 1 < nb { l.append("add %[l], %[t]") }
-                    return l
+                    (0..<lv).flatMap { v in op("%%\(reg)\(accReg(x, v))", "\(v * vbytes)(%[t])") }
+                        + (x + 1 < nb ? ["add %[l], %[t]"] : [])
                 }
+            }
+            // Every read of C comes before the first store: with ldc a multiple of 4 KiB, a
+            // load of column x + 1 after the store to column x looks aliased to the CPU and
+            // waits for it.
+            func update(readC: Bool) -> [String] {
+                let scale = columns { acc, at in
+                    ["vmul\(sfx) \(alphaReg), \(acc), \(acc)"] + (readC ? ["vfmadd231\(sfx) \(at), \(betaReg), \(acc)"] : [])
+                }
+                return scale + ["mov %[c], %[t]"] + columns { acc, at in ["vmovup\(sfx.last!) \(acc), \(at)"] }
             }
             body += ["cmp $1, %[fm]", "jb 6f", "vbroadcast\(bsfx) %[alpha], \(alphaReg)", "mov %[c], %[t]", "ja 7f",
                      "vbroadcast\(bsfx) %[beta], \(betaReg)"]
@@ -139,12 +146,13 @@ extension GemmEmitter {
                 \(t) accbuf[\(accs * lanes)] __attribute__((aligned(64)));
                 int64_t iters = kc / \(ku), rest = kc % \(ku);
                 const int64_t cp = iters < \(leadIterations) ? iters : \(leadIterations);
+                const int64_t ce = iters > \(earlyIterations) ? \(earlyIterations) : -1;
                 \(fmDecl)
                 const \(t) *cline;
                 __asm__ volatile(
             \(asm)
                     : [a] "+r"(ap), [b] "+r"(bp), [n] "+r"(iters), [r] "+r"(rest), [t] "=&r"(cline)
-                    : [acc] "r"(accbuf), [c] "r"(c), [l] "r"((uintptr_t)ldc * sizeof(\(t))), [cp] "r"(cp)\(fmInputs)
+                    : [acc] "r"(accbuf), [c] "r"(c), [l] "r"((uintptr_t)ldc * sizeof(\(t))), [cp] "r"(cp), [ce] "r"(ce)\(fmInputs)
                     : "cc", "memory", \(clobbers));
                 if (fm) return; /* the assembly stored the whole tile */
             \(loads)

@@ -109,6 +109,13 @@ struct GemmEmitter {
     /// KC 256) it gained 2-4% of the peak, most of the 4% that keeping C in cache would.
     static let cPrefetchLead = 64
 
+    /// How many K steps before the end a micro-kernel with a longer K loop prefetches its C
+    /// tile a first time, from memory into L1 and L2; the late prefetch then finds the lines
+    /// that the A sliver evicted from L1 in L2. On sgemm 2048^3 (32x12, KC 256) the C loads
+    /// of the epilogue cost 3-7% of the time without it and about nothing with it (192 to 224
+    /// steps measured alike; at the start of the loop it gained nothing).
+    static let cPrefetchEarlyLead = 192
+
     /// Prefetches of every cache line of each column of a `rows x columns` C tile, issued
     /// by the C K loop (prefetches never fault, so rows past a short edge tile are harmless).
     func prefetchCTile(rows: Int, columns: Int) -> String {
@@ -122,7 +129,8 @@ struct GemmEmitter {
     /// The K loop of a micro-kernel: the assembly loop of ``asmKLoop`` for packed x packed on
     /// x86, else C: `locals` (accumulators, loaded vectors, broadcast), then KU unrolled
     /// `step(u)`s per iteration and single steps for the rest of K. Both prefetch the C tile
-    /// ``cPrefetchLead`` steps before the end (before the loop when K is shorter than KU).
+    /// ``cPrefetchLead`` steps before the end (before the loop when K is shorter than KU),
+    /// and longer loops ``cPrefetchEarlyLead`` steps before the end too.
     func kLoop(_ am: AMode, _ bm: BMode, cTile: (rows: Int, columns: Int), loaded: Int, broadcasts: Int,
                name: (_ x: Int, _ v: Int) -> String, locals: String, step: (Int) -> String) -> String {
         if usesAsmLoop(am, bm) { return asmKLoop(loaded: loaded, broadcasts: broadcasts, cTile: cTile, name: name) }
@@ -133,9 +141,10 @@ struct GemmEmitter {
             \(prefetchC)
                 }
                 const int64_t cpf = kc > \(Self.cPrefetchLead) ? (kc - \(Self.cPrefetchLead)) / \(ku) * \(ku) : 0;
+                const int64_t cpe = kc >= \(Self.cPrefetchEarlyLead + ku) ? (kc - \(Self.cPrefetchEarlyLead)) / \(ku) * \(ku) : -1;
                 int64_t p = 0;
                 for (; p + \(ku) <= kc; p += \(ku)) {
-                    if (p == cpf) {
+                    if (p == cpe || p == cpf) {
             \(prefetchC)
                     }
             \((0..<ku).map(step).joined(separator: "\n"))
