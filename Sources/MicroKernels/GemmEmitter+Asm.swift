@@ -67,7 +67,7 @@ extension GemmEmitter {
             spec.isa == .avx512 ? "vpxord %%zmm\(n), %%zmm\(n), %%zmm\(n)" : "vxorps %%ymm\(n), %%ymm\(n), %%ymm\(n)"
         }
         // The C tile's lines when `count` iterations remain (operand `cp`: all of them when
-        // the loop is shorter; `ce`: never, -1, unless the loop is longer): each column's
+        // the loop is shorter; `ce`: never, -1, when it would not come before `cp`): each column's
         // line starts and its last element, as in ``prefetchCTile``. Columns and rows past
         // a short edge tile are prefetched too; a prefetch never faults.
         let colBytes = cTile.rows * size
@@ -82,6 +82,7 @@ extension GemmEmitter {
         }
         let leadIterations = max(1, (Self.cPrefetchLead + ku - 1) / ku)
         let earlyIterations = max(1, (Self.cPrefetchEarlyLead + ku - 1) / ku)
+        let startIterations = max(1, (Self.cPrefetchEarlyStart + ku - 1) / ku)
         var body = zero
         body.append("test %[n], %[n]")
         body.append("jz 2f")
@@ -146,7 +147,8 @@ extension GemmEmitter {
                 \(t) accbuf[\(accs * lanes)] __attribute__((aligned(64)));
                 int64_t iters = kc / \(ku), rest = kc % \(ku);
                 const int64_t cp = iters < \(leadIterations) ? iters : \(leadIterations);
-                const int64_t ce = iters > \(earlyIterations) ? \(earlyIterations) : -1;
+                const int64_t ce0 = iters - \(startIterations) < \(earlyIterations) ? iters - \(startIterations) : \(earlyIterations);
+                const int64_t ce = ce0 > cp ? ce0 : -1;
                 \(fmDecl)
                 const \(t) *cline;
                 __asm__ volatile(

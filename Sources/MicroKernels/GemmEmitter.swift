@@ -109,12 +109,14 @@ struct GemmEmitter {
     /// KC 256) it gained 2-4% of the peak, most of the 4% that keeping C in cache would.
     static let cPrefetchLead = 64
 
-    /// How many K steps before the end a micro-kernel with a longer K loop prefetches its C
-    /// tile a first time, from memory into L1 and L2; the late prefetch then finds the lines
-    /// that the A sliver evicted from L1 in L2. On sgemm 2048^3 (32x12, KC 256) the C loads
-    /// of the epilogue cost 3-7% of the time without it and about nothing with it (192 to 224
-    /// steps measured alike; at the start of the loop it gained nothing).
+    /// How many K steps before the end a micro-kernel prefetches its C tile a first time,
+    /// from memory into L1 and L2, but not before ``cPrefetchEarlyStart`` steps into the loop
+    /// nor when that is not before the late prefetch; the late one then finds the lines that
+    /// the A sliver evicted from L1 in L2. On sgemm 2048^3 (32x12, KC 256) the C loads of the
+    /// epilogue cost 3-7% of the time without it and about nothing with it (192 to 224 steps
+    /// measured alike, 128 about half as good; at the start of the loop it gained nothing).
     static let cPrefetchEarlyLead = 192
+    static let cPrefetchEarlyStart = 32
 
     /// Prefetches of every cache line of each column of a `rows x columns` C tile, issued
     /// by the C K loop (prefetches never fault, so rows past a short edge tile are harmless).
@@ -141,7 +143,8 @@ struct GemmEmitter {
             \(prefetchC)
                 }
                 const int64_t cpf = kc > \(Self.cPrefetchLead) ? (kc - \(Self.cPrefetchLead)) / \(ku) * \(ku) : 0;
-                const int64_t cpe = kc >= \(Self.cPrefetchEarlyLead + ku) ? (kc - \(Self.cPrefetchEarlyLead)) / \(ku) * \(ku) : -1;
+                const int64_t cpe0 = kc - \(Self.cPrefetchEarlyLead) > \(Self.cPrefetchEarlyStart) ? (kc - \(Self.cPrefetchEarlyLead)) / \(ku) * \(ku) : \((Self.cPrefetchEarlyStart + ku - 1) / ku * ku);
+                const int64_t cpe = cpe0 < cpf ? cpe0 : -1;
                 int64_t p = 0;
                 for (; p + \(ku) <= kc; p += \(ku)) {
                     if (p == cpe || p == cpf) {
