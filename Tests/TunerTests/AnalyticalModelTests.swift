@@ -27,8 +27,8 @@ struct AnalyticalModelTests {
         let s = AnalyticalModel.gemmSpec(dtype: .f32, isa: .avx512, machine: skl)
         // A gets floor(7 / (1 + 14/32)) = 4 of 8 L1 ways: kc = 4 * 64 * 64 / (32 * 4) = 128.
         #expect(s.kc == 128)
-        // MC = 14 * 65536 / (128 * 4) = 1792, a multiple of 32.
-        #expect(s.mc == 1792)
+        // MC = (1 MiB / 4) / (128 * 4) = 512, a multiple of 32.
+        #expect(s.mc == 512)
         // NC = 14 * 1 MiB / (128 * 4) = 28672, capped at 16384, down to a multiple of 14: 16380.
         #expect(s.nc == 16380)
         #expect((try? s.validate()) != nil)
