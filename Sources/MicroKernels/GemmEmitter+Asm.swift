@@ -66,10 +66,10 @@ extension GemmEmitter {
         let zero = (0..<accs).map { n in
             spec.isa == .avx512 ? "vpxord %%zmm\(n), %%zmm\(n), %%zmm\(n)" : "vxorps %%ymm\(n), %%ymm\(n), %%ymm\(n)"
         }
-        // The C tile's lines when `count` iterations remain (operand `cp`: all of them when
-        // the loop is shorter; `ce`: never, -1, when it would not come before `cp`): each column's
-        // line starts and its last element, as in ``prefetchCTile``. Columns and rows past
-        // a short edge tile are prefetched too; a prefetch never faults.
+        // The C tile's lines when `count` iterations remain (operands `cp` and `ce` of
+        // ``cPrefetchCounts``): each column's line starts and its last element, as in
+        // ``prefetchCTile``. Columns and rows past a short edge tile are prefetched too; a
+        // prefetch never faults.
         let colBytes = cTile.rows * size
         let offsets = Array(stride(from: 0, to: colBytes, by: 64)) + (colBytes % 64 == size ? [] : [colBytes - size])
         func prefetchC(when count: String, skip label: Int) -> [String] {
@@ -80,9 +80,6 @@ extension GemmEmitter {
             }
             return l + ["\(label):"]
         }
-        let leadIterations = max(1, (Self.cPrefetchLead + ku - 1) / ku)
-        let earlyIterations = max(1, (Self.cPrefetchEarlyLead + ku - 1) / ku)
-        let startIterations = max(1, (Self.cPrefetchEarlyStart + ku - 1) / ku)
         var body = zero
         body.append("test %[n], %[n]")
         body.append("jz 2f")
@@ -146,9 +143,7 @@ extension GemmEmitter {
         return """
                 \(t) accbuf[\(accs * lanes)] __attribute__((aligned(64)));
                 int64_t iters = kc / \(ku), rest = kc % \(ku);
-                const int64_t cp = iters < \(leadIterations) ? iters : \(leadIterations);
-                const int64_t ce0 = iters - \(startIterations) < \(earlyIterations) ? iters - \(startIterations) : \(earlyIterations);
-                const int64_t ce = ce0 > cp ? ce0 : -1;
+            \(cPrefetchCounts)
                 \(fmDecl)
                 const \(t) *cline;
                 __asm__ volatile(

@@ -118,6 +118,21 @@ struct GemmEmitter {
     static let cPrefetchEarlyLead = 192
     static let cPrefetchEarlyStart = 32
 
+    /// C declarations of `cp` and `ce`, the numbers of unrolled iterations left (of `iters`,
+    /// in scope) at which both K loops prefetch the C tile: late, all of them when the loop
+    /// is shorter; early, -1 (never) unless it comes before the late one.
+    var cPrefetchCounts: String {
+        let ku = spec.kUnroll
+        let lead = max(1, (Self.cPrefetchLead + ku - 1) / ku)
+        let early = max(1, (Self.cPrefetchEarlyLead + ku - 1) / ku)
+        let start = max(1, (Self.cPrefetchEarlyStart + ku - 1) / ku)
+        return """
+                const int64_t cp = iters < \(lead) ? iters : \(lead);
+                const int64_t ce0 = iters - \(start) < \(early) ? iters - \(start) : \(early);
+                const int64_t ce = ce0 > cp ? ce0 : -1;
+            """
+    }
+
     /// Prefetches of every cache line of each column of a `rows x columns` C tile, issued
     /// by the C K loop (prefetches never fault, so rows past a short edge tile are harmless).
     func prefetchCTile(rows: Int, columns: Int) -> String {
@@ -142,12 +157,11 @@ struct GemmEmitter {
             \(locals)    if (kc < \(ku)) {
             \(prefetchC)
                 }
-                const int64_t cpf = kc > \(Self.cPrefetchLead) ? (kc - \(Self.cPrefetchLead)) / \(ku) * \(ku) : 0;
-                const int64_t cpe0 = kc - \(Self.cPrefetchEarlyLead) > \(Self.cPrefetchEarlyStart) ? (kc - \(Self.cPrefetchEarlyLead)) / \(ku) * \(ku) : \((Self.cPrefetchEarlyStart + ku - 1) / ku * ku);
-                const int64_t cpe = cpe0 < cpf ? cpe0 : -1;
+                const int64_t iters = kc / \(ku);
+            \(cPrefetchCounts)
                 int64_t p = 0;
-                for (; p + \(ku) <= kc; p += \(ku)) {
-                    if (p == cpe || p == cpf) {
+                for (int64_t n = iters; n > 0; n--, p += \(ku)) {
+                    if (n == ce || n == cp) {
             \(prefetchC)
                     }
             \((0..<ku).map(step).joined(separator: "\n"))
