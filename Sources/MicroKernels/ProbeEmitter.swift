@@ -1,43 +1,66 @@
 import KernelSpec
 
-/// Emits `probe.c`: an FMA loop per dtype with enough independent vector accumulators
-/// to saturate every FMA pipe, used to measure the machine's FMA peak.
+/// Emits `probe.c`: FMA loops per dtype with independent vector accumulators, used to
+/// measure the machine's FMA peak. Each loop keeps its accumulators and two constants in
+/// registers; several accumulator counts are emitted (``accumulatorCounts(isa:)``) and the
+/// caller takes the fastest, since the count that saturates the FMA pipes depends on their
+/// latency and number, and a count above the register file spills and measures low.
 public enum ProbeEmitter {
-    /// Independent accumulators per thread (covers 2 pipes x latency up to 8).
-    public static let accumulators = 16
-
-    /// Flops one iteration of `bt_probe_fma_<dtype>` performs on one thread.
-    public static func flopsPerIteration(isa: ISA, dtype: DType) -> Double {
-        Double(accumulators * isa.lanes(dtype) * 2)
+    /// The accumulator counts emitted for `isa`: from 8 up to the register file less the
+    /// two constants (AVX2 and the portable path: 8-14 of 16 registers; AVX-512: 8-30 of 32).
+    public static func accumulatorCounts(isa: ISA) -> [Int] {
+        let most = isa.registerCount - 2
+        return Array(Set(Array(stride(from: 8, through: most, by: most <= 16 ? 2 : 4)) + [most])).sorted()
     }
 
+    /// Flops one iteration of variant `variant` of `bt_probe_fma_<dtype>` performs on one thread.
+    public static func flopsPerIteration(isa: ISA, dtype: DType, variant: Int) -> Double {
+        Double(accumulatorCounts(isa: isa)[variant] * isa.lanes(dtype) * 2)
+    }
+
+    /// The name of the single-thread loop with `count` accumulators (its assembly is checked for spills).
+    public static func loopName(dtype: DType, accumulators count: Int) -> String { "bt_probe_one_\(dtype.rawValue)_\(count)" }
+
     public static func source(isa: ISA) -> String {
+        let counts = accumulatorCounts(isa: isa)
         let fns = DType.allCases.map { dtype -> String in
             let ops = VectorOps(isa: isa, dtype: dtype)
-            let n = accumulators
-            let decl = (0..<n).map { "x\($0) = \(ops.set1("(\(dtype.cType))\($0) * (\(dtype.cType))1e-3"))" }.joined(separator: ", ")
-            let body = (0..<n).map { "x\($0) = \(ops.fma("x\($0)", "mul", "add"));" }.joined(separator: " ")
-            let sum = (1..<n).map { "x0 = x0 + x\($0);" }.joined(separator: " ")
-            return """
-                \(VectorOps.targetAttribute(isa)) static double bt_probe_one_\(dtype.rawValue)(int64_t iters)
+            let loops = counts.map { n -> String in
+                let decl = (0..<n).map { "x\($0) = \(ops.set1("(\(dtype.cType))\($0) * (\(dtype.cType))1e-3"))" }.joined(separator: ", ")
+                let body = (0..<n).map { "x\($0) = \(ops.fma("x\($0)", "mul", "add"));" }.joined(separator: " ")
+                let sum = (1..<n).map { "x0 = x0 + x\($0);" }.joined(separator: " ")
+                return """
+                    \(VectorOps.targetAttribute(isa)) __attribute__((noinline)) static double \(loopName(dtype: dtype, accumulators: n))(int64_t iters)
+                    {
+                        \(ops.vtype) \(decl);
+                        const \(ops.vtype) mul = \(ops.set1("(\(dtype.cType))0.999999")), add = \(ops.set1("(\(dtype.cType))1e-7"));
+                        for (int64_t i = 0; i < iters; i++) { \(body) }
+                        \(sum)
+                        \(dtype.cType) out[\(ops.lanes)];
+                        memcpy(out, &x0, sizeof out);
+                        return (double)out[0];
+                    }
+
+                    """
+            }.joined(separator: "\n")
+            let cases = counts.enumerated().map { "case \($0.offset): return \(loopName(dtype: dtype, accumulators: $0.element))(iters);" }
+                .joined(separator: " ")
+            return loops + """
+
+                static double bt_probe_one_\(dtype.rawValue)(int64_t iters, int variant)
                 {
-                    \(ops.vtype) \(decl);
-                    const \(ops.vtype) mul = \(ops.set1("(\(dtype.cType))0.999999")), add = \(ops.set1("(\(dtype.cType))1e-7"));
-                    for (int64_t i = 0; i < iters; i++) { \(body) }
-                    \(sum)
-                    \(dtype.cType) out[\(ops.lanes)];
-                    memcpy(out, &x0, sizeof out);
-                    return (double)out[0];
+                    switch (variant) { \(cases) default: return 0; }
                 }
 
-                /* Runs the FMA loop on `threads` threads at once; returns a value that depends on every FMA. */
-                __attribute__((visibility("default"))) double bt_probe_fma_\(dtype.rawValue)(int64_t iters, int threads)
+                /* Runs the FMA loop of `variant` (0 to \(counts.count - 1): \(counts.map(String.init).joined(separator: ", ")) accumulators)
+                   on `threads` threads at once; returns a value that depends on every FMA. */
+                __attribute__((visibility("default"))) double bt_probe_fma_\(dtype.rawValue)(int64_t iters, int threads, int variant)
                 {
                     double sink = 0;
                 #ifdef _OPENMP
                 #pragma omp parallel num_threads(threads) reduction(+ : sink)
                 #endif
-                    sink += bt_probe_one_\(dtype.rawValue)(iters);
+                    sink += bt_probe_one_\(dtype.rawValue)(iters, variant);
                     (void)threads;
                     return sink;
                 }

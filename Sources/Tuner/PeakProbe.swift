@@ -3,12 +3,16 @@ import KernelSpec
 import MicroKernels
 
 /// Measures the FMA peak of this machine with a generated loop (built once per cache).
-public struct PeakProbe {
-    public typealias ProbeFn = @convention(c) (Int64, Int32) -> Double
+/// The probe holds loops with several accumulator counts (``ProbeEmitter/accumulatorCounts(isa:)``);
+/// the first measurement of a dtype times each and keeps the fastest for every later one.
+public final class PeakProbe: @unchecked Sendable {
+    public typealias ProbeFn = @convention(c) (Int64, Int32, Int32) -> Double
     let isa: ISA
     let f32: ProbeFn
     let f64: ProbeFn
     let bandwidthFn: @convention(c) (Int64, Int32, Int32, Int32) -> Double
+    private var chosen: [DType: Int] = [:]
+    private let lock = NSLock()
 
     /// Builds (or reuses) the probe for `isa` and loads it.
     public init(isa: ISA, cache: LibraryCache = LibraryCache()) throws {
@@ -45,6 +49,8 @@ public struct PeakProbe {
     /// loop touches no memory, so a busy machine can only slow a run down; a median let one
     /// search start from a peak 25% low (175 GFLOPS f32, and products at "112% of peak").
     public func gflops(_ dtype: DType, threads: Int = 1) -> Double {
+        // Sets the variant first: `operation` would otherwise choose it inside the timed closure.
+        _ = variant(dtype)
         let op = operation(dtype, threads: threads)
         let stats = InterleavedTimer(sampleSeconds: 0.03, samples: 9, maxSamples: 9).time(op.run)
         return op.flops / stats.min / 1e9
@@ -56,6 +62,35 @@ public struct PeakProbe {
     public func operation(_ dtype: DType, threads: Int = 1) -> (run: () -> Void, flops: Double) {
         let fn = dtype == .f32 ? f32 : f64
         let iters: Int64 = 200_000
-        return ({ _ = fn(iters, Int32(threads)) }, Double(iters) * ProbeEmitter.flopsPerIteration(isa: isa, dtype: dtype) * Double(threads))
+        let v = variant(dtype)
+        return ({ _ = fn(iters, Int32(threads), Int32(v)) },
+                Double(iters) * ProbeEmitter.flopsPerIteration(isa: isa, dtype: dtype, variant: v) * Double(threads))
+    }
+
+    /// The accumulator count of the loop that measures `dtype`'s peak (the fastest one).
+    public func accumulators(_ dtype: DType) -> Int { ProbeEmitter.accumulatorCounts(isa: isa)[variant(dtype)] }
+
+    /// GFLOPS of each accumulator count on one thread (the fastest of 5 runs of 10 ms each).
+    public func rates(_ dtype: DType) -> [(accumulators: Int, gflops: Double)] {
+        let fn = dtype == .f32 ? f32 : f64
+        let iters: Int64 = 100_000
+        let timer = InterleavedTimer(sampleSeconds: 0.01, samples: 5, maxSamples: 5)
+        return ProbeEmitter.accumulatorCounts(isa: isa).indices.map { v in
+            let stats = timer.time { _ = fn(iters, 1, Int32(v)) }
+            let flops = Double(iters) * ProbeEmitter.flopsPerIteration(isa: isa, dtype: dtype, variant: v)
+            return (ProbeEmitter.accumulatorCounts(isa: isa)[v], flops / stats.min / 1e9)
+        }
+    }
+
+    /// The index of the fastest loop for `dtype`, measured once.
+    private func variant(_ dtype: DType) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if let v = chosen[dtype] { return v }
+        // The fastest: a higher peak is the stricter one.
+        let r = rates(dtype)
+        let v = r.indices.max { r[$0].gflops < r[$1].gflops } ?? 0
+        chosen[dtype] = v
+        return v
     }
 }

@@ -1,0 +1,46 @@
+import Foundation
+import KernelSpec
+import MicroKernels
+import Testing
+import Tuner
+
+/// A fraction of peak above 100% means the peak is wrong, not the kernel fast: nothing
+/// measured on this machine may exceed the FMA probe's peak (in-cache tiles included).
+@Suite("FMA peak bounds every measurement", .serialized)
+struct PeakTests {
+    static let cases: [(ISA, DType)] = ISA.allCases.filter { $0 != .generic && MachineProfile.current().supports($0) }
+        .flatMap { isa in DType.allCases.map { (isa, $0) } }
+
+    @Test("no in-cache register tile, generated GEMM or OpenBLAS call runs above the probe's peak", arguments: cases)
+    func nothingAbovePeak(_ isa: ISA, _ dtype: DType) throws {
+        let machine = MachineProfile.current()
+        let cache = LibraryCache(root: try tempDirectory("peak-\(isa.rawValue)-\(dtype.rawValue)"))
+        let probe = try PeakProbe(isa: isa, cache: cache)
+        let space = SearchSpace(dtype: dtype, isa: isa, machine: machine)
+        let tiles = space.tiles(), specs = tiles.map { space.seed($0) }
+        let dir = try tempDirectory("tiles-\(isa.rawValue)-\(dtype.rawValue)")
+        let src = dir.appendingPathComponent("tilebench.c"), lib = dir.appendingPathComponent("libtilebench.so")
+        try TileBenchEmitter.source(tiles: specs).write(to: src, atomically: true, encoding: .utf8)
+        try cache.builder.toolchain.buildSharedLibrary(sources: [src], output: lib, openMP: false)
+        let resp = WorkerService().handle(WorkerRequest(kind: .tiles, library: lib.path, dtype: dtype,
+                                                        timer: TimerSettings(sampleSeconds: 0.01, samples: 3, maxSamples: 5),
+                                                        tileFlops: specs.map(TileBenchEmitter.flopsPerCall)))
+        try #require(resp.error == nil && resp.tileGflops.count == tiles.count, "\(resp.error ?? "")")
+        // Measured after the tiles, so that a machine that slows down cannot lower it below them.
+        let peak = probe.gflops(dtype)
+        // 2% for the timer: the peak is the fastest of 9 runs, each tile a median.
+        for (tile, g) in zip(tiles, resp.tileGflops) {
+            #expect(g <= 1.02 * peak, "\(isa) \(dtype) tile \(tile): \(g) GFLOPS in cache against a peak of \(peak)")
+        }
+        // A peak counted twice too high would pass the bound above: the best tile reaches half of it.
+        #expect((resp.tileGflops.max() ?? 0) >= 0.5 * peak, "\(isa) \(dtype): best tile \(resp.tileGflops.max() ?? 0) of peak \(peak)")
+
+        let cfg = KernelsConfig(version: blastuneVersion, machine: machine, origin: "test",
+                                library: AnalyticalModel.librarySpec(isa: isa, machine: machine))
+        let ours = try KernelLibrary(path: cache.build(cfg).library.path)
+        let bench = GemmBench(library: ours, timer: InterleavedTimer(sampleSeconds: 0.02, samples: 3, maxSamples: 5))
+        let r = bench.run(dtype: dtype, shape: GemmShape(m: 384, n: 384, k: 384), threads: 1, peak: probe.operation(dtype))
+        #expect(r.fractionOfPeak <= 1.02 && r.peerFractionOfPeak <= 1.02,
+                "\(isa) \(dtype) 384^3: ours \(r.fractionOfPeak), OpenBLAS \(r.peerFractionOfPeak) of the peak \(r.peakGflops)")
+    }
+}
