@@ -64,6 +64,8 @@ public final class GemmSearch {
     public let cache: LibraryCache
     public var onProgress: (SearchProgress) -> Void = { _ in }
     public var log: (String) -> Void = { _ in }
+    /// What each peer runs in the worker (recorded with the results).
+    public var peerConfigurations: [String: String] = [:]
 
     /// Relative gain a move must show to replace the incumbent.
     public static let noiseMargin = 0.015
@@ -276,18 +278,21 @@ public final class GemmSearch {
         let byThreads = perThread.keys.sorted().compactMap { t -> ThreadResult? in
             guard let e = perThread[t] else { return nil }
             let s = e.summary
-            return ThreadResult(threads: t, oursGflops: s.ours, peerGflops: s.peer, ratio: e.score,
-                                fractionOfPeak: s.ours / (peaks["\(space.dtype.rawValue)-\(t)"] ?? .infinity), spread: s.spread)
+            var r = ThreadResult(threads: t, oursGflops: s.ours, peerGflops: s.peer, ratio: e.score,
+                                 fractionOfPeak: s.ours / (peaks["\(space.dtype.rawValue)-\(t)"] ?? .infinity), spread: s.spread)
+            r.bestPeers = Array(Set(e.measurements.compactMap(\.peerName))).sorted().joined(separator: "+")
+            return r
         }
         let fastest = byThreads.max { $0.oursGflops < $1.oursGflops } ?? byThreads[0]
         chosen.threads = fastest.threads
         log("\(space.dtype.rawValue) \(cls.rawValue): \(chosen.summary): " + byThreads.map {
-            "\($0.threads) thread(s) \(String(format: "%.1f", $0.oursGflops)) vs \(String(format: "%.1f", $0.peerGflops)) GFLOPS (\(String(format: "%.2f", $0.ratio))x)"
+            "\($0.threads) thread(s) \(String(format: "%.1f", $0.oursGflops)) vs \(String(format: "%.1f", $0.peerGflops)) GFLOPS of \($0.bestPeers ?? "the peer") (\(String(format: "%.2f", $0.ratio))x)"
         }.joined(separator: "; "))
         let date = ISO8601DateFormatter().string(from: Date())
         return GemmClassResult(shapeClass: cls, spec: chosen, shapes: shapes, best: fastest, byThreads: byThreads,
                                candidates: st.evaluated, failures: st.failed, seconds: monotonicSeconds() - start,
-                               date: date, compiler: compiler, openblasVersion: openblas)
+                               date: date, compiler: compiler, openblasVersion: openblas,
+                               peerConfigurations: peerConfigurations.isEmpty ? nil : peerConfigurations)
     }
 
     // MARK: evaluation

@@ -2,14 +2,17 @@ import Foundation
 import KernelSpec
 import MicroKernels
 
-/// How a class's tuned kernel measured against OpenBLAS at one thread count, on the
-/// class's tuning shapes (geometric means over them).
+/// How a class's tuned kernel measured against the fastest peer on each of the class's
+/// tuning shapes at one thread count (geometric means over them).
 public struct ThreadResult: Codable, Hashable, Sendable {
     public var threads: Int
     public var oursGflops: Double
     public var peerGflops: Double
-    /// OpenBLAS time over ours (> 1: ours is faster).
+    /// The best peer's time over ours (> 1: ours is faster).
     public var ratio: Double
+    /// Which peers were fastest on the shapes ("OpenBLAS", "BLIS+OpenBLAS"); nil in results
+    /// written before peers other than OpenBLAS were timed.
+    public var bestPeers: String?
     /// Our GFLOPS over the measured FMA peak at this thread count.
     public var fractionOfPeak: Double
     /// Largest relative spread (IQR / median) of the samples behind these figures.
@@ -21,7 +24,7 @@ public struct ThreadResult: Codable, Hashable, Sendable {
     }
 }
 
-/// The tuned configuration of one shape class, with how it measured against OpenBLAS.
+/// The tuned configuration of one shape class, with how it measured against its peers.
 public struct GemmClassResult: Codable, Hashable, Sendable {
     public var shapeClass: ShapeClass
     /// The chosen kernel; its `threads` is the count the library uses for this class by default.
@@ -43,9 +46,13 @@ public struct GemmClassResult: Codable, Hashable, Sendable {
     public var date: String
     public var compiler: String
     public var openblasVersion: String
+    /// What each peer ran during the search, by name (nil in older results).
+    public var peerConfigurations: [String: String]?
 
     public init(shapeClass: ShapeClass, spec: GemmSpec, shapes: [GemmShape], best: ThreadResult, byThreads: [ThreadResult],
-                candidates: Int, failures: Int, seconds: Double, date: String, compiler: String, openblasVersion: String) {
+                candidates: Int, failures: Int, seconds: Double, date: String, compiler: String, openblasVersion: String,
+                peerConfigurations: [String: String]? = nil) {
+        self.peerConfigurations = peerConfigurations
         self.shapeClass = shapeClass; self.spec = spec; self.shapes = shapes
         oursGflops = best.oursGflops; peerGflops = best.peerGflops; ratio = best.ratio
         fractionOfPeak = best.fractionOfPeak; spread = best.spread

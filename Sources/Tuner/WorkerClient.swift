@@ -23,7 +23,8 @@ public final class WorkerClient: @unchecked Sendable {
     private let lock = NSCondition()
     private var stderrFile: URL?
 
-    /// Variables added to the worker's environment (fault injection in tests).
+    /// Variables added to the worker's environment (fault injection in tests, the peers'
+    /// configurations); an empty value removes the variable.
     public let environment: [String: String]
 
     public init(command: [String], environment: [String: String] = [:]) {
@@ -78,7 +79,8 @@ public final class WorkerClient: @unchecked Sendable {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: command[0])
         p.arguments = Array(command.dropFirst())
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        // An empty value unsets the variable (a peer's own detection of its configuration).
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }.filter { !$0.value.isEmpty } }
         let inPipe = Pipe(), outPipe = Pipe()
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-worker-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).log")
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)

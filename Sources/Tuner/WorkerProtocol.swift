@@ -21,6 +21,9 @@ public struct WorkerRequest: Codable, Sendable {
         case tiles
         /// Check the library's sparse kernel against the reference on each matrix, then time it.
         case sparse
+        /// Check the peer named `peer` (loaded with this worker's environment) against a
+        /// reference, then time it on each shape (GFLOPS in `peerGflops`).
+        case peer
     }
     public var kind: Kind
     public var library: String
@@ -35,11 +38,14 @@ public struct WorkerRequest: Codable, Sendable {
     public var matrices: [MatrixSource] = []
     /// For `sparse`: a library to time interleaved with `library` (the incumbent of a search).
     public var baseline: String? = nil
+    /// For `peer`: the peer's name (``GemmPeer/names``).
+    public var peer: String? = nil
 
     public init(kind: Kind, library: String, dtype: DType, shapes: [GemmShape] = [], threads: Int = 1,
-                timer: TimerSettings, tileFlops: [Double] = [], op: SparseOp? = nil, matrices: [MatrixSource] = []) {
+                timer: TimerSettings, tileFlops: [Double] = [], op: SparseOp? = nil, matrices: [MatrixSource] = [], peer: String? = nil) {
         self.kind = kind; self.library = library; self.dtype = dtype; self.shapes = shapes
         self.threads = threads; self.timer = timer; self.tileFlops = tileFlops; self.op = op; self.matrices = matrices
+        self.peer = peer
     }
 }
 
@@ -47,7 +53,9 @@ public struct WorkerRequest: Codable, Sendable {
 public struct ShapeMeasurement: Codable, Hashable, Sendable {
     public var shape: GemmShape
     public var ours: TimingStats
+    /// The fastest peer on this shape (found once per worker, timed with every candidate).
     public var peer: TimingStats
+    public var peerName: String?
     public var relativeError: Double
     public var oursGflops: Double { shape.flops / ours.median / 1e9 }
     public var peerGflops: Double { shape.flops / peer.median / 1e9 }
@@ -67,6 +75,9 @@ public struct WorkerResponse: Codable, Sendable {
     public var sparseTimes: [TimingStats] = []
     /// For `sparse` with a baseline: the baseline's timing of each matrix.
     public var baselineTimes: [TimingStats] = []
+    /// For `peer`: GFLOPS on each shape and the configuration the peer reported.
+    public var peerGflops: [Double] = []
+    public var peerConfiguration: String?
 
     public init(error: String? = nil, wrong: String? = nil, measurements: [ShapeMeasurement] = [], tileGflops: [Double] = [],
                 sparseTimes: [TimingStats] = []) {

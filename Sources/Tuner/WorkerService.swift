@@ -12,6 +12,8 @@ public final class WorkerService {
     private var pairs: [String: GemmPair] = [:]
     /// Sparse matrices and their reference results, per source and dtype.
     var sparseCases: [String: Any] = [:]
+    /// The fastest peer per dtype, shape and thread count, found at the shape's first measurement.
+    private var bestPeer: [String: GemmPeer] = [:]
 
     public init() {}
 
@@ -67,6 +69,7 @@ public final class WorkerService {
         if fault == .hang { while true { sleep(60) } }
         switch req.kind {
         case .tiles: return tiles(req)
+        case .peer: return peer(req)
         case .sparse:
             do { return try sparse(req, lib: load(req.library)) } catch { return WorkerResponse(error: "\(error)") }
         case .gemm:
@@ -74,9 +77,10 @@ public final class WorkerService {
             do { lib = try load(req.library) } catch { return WorkerResponse(error: "\(error)") }
             lib.setNumThreads(req.threads)
             openblas_set_num_threads(Int32(req.threads))
+            for p in GemmPeer.discover() { p.setThreads(req.threads) }
             var out = WorkerResponse()
             for shape in req.shapes {
-                switch measure(lib, req.dtype, shape, req.timer, poison: fault == .wrong) {
+                switch measure(lib, req.dtype, shape, req.threads, req.timer, poison: fault == .wrong) {
                 case .success(let m): out.measurements.append(m)
                 case .failure(let f):
                     if f.wrong { out.wrong = f.message } else { out.error = f.message }
@@ -96,7 +100,8 @@ public final class WorkerService {
         return l
     }
 
-    private func measure(_ lib: KernelLibrary, _ dtype: DType, _ shape: GemmShape, _ timer: TimerSettings, poison: Bool) -> Result<ShapeMeasurement, Failure> {
+    private func measure(_ lib: KernelLibrary, _ dtype: DType, _ shape: GemmShape, _ threads: Int, _ timer: TimerSettings,
+                         poison: Bool) -> Result<ShapeMeasurement, Failure> {
         let key = "\(dtype.rawValue) \(shape)"
         let pair = pairs[key] ?? GemmPair(dtype: dtype, shape: shape)
         pairs[key] = pair
@@ -109,8 +114,49 @@ public final class WorkerService {
         if !(diff <= bound) {
             return .failure(Failure(wrong: true, message: "\(shape): ||C - C_openblas||_F = \(diff) exceeds the bound \(bound)"))
         }
-        let (ours, peer) = timer.timer.compare({ _ = pair.ours(lib) }, { pair.openblas() })
-        return .success(ShapeMeasurement(shape: shape, ours: ours, peer: peer, relativeError: pair.relativeError()))
+        let error = pair.relativeError()
+        let peerKey = "\(key) \(threads)"
+        if let best = bestPeer[peerKey] {
+            let (ours, peer) = timer.timer.compare({ _ = pair.ours(lib) }, { pair.run(best) })
+            return .success(ShapeMeasurement(shape: shape, ours: ours, peer: peer, peerName: best.name, relativeError: error))
+        }
+        // First time on this shape: every peer, interleaved with the candidate; the fastest is kept.
+        let peers = GemmPeer.discover()
+        let stats = timer.timer.compareAll([{ _ = pair.ours(lib) }] + peers.map { p in { pair.run(p) } })
+        guard let i = peers.indices.min(by: { stats[$0 + 1].median < stats[$1 + 1].median }) else {
+            return .failure(Failure(wrong: false, message: "no peer installed to time against"))
+        }
+        bestPeer[peerKey] = peers[i]
+        return .success(ShapeMeasurement(shape: shape, ours: stats[0], peer: stats[i + 1], peerName: peers[i].name, relativeError: error))
+    }
+
+    /// Checks a peer (loaded with this process's environment) against a reference loop on
+    /// small problems, then times it on each shape.
+    private func peer(_ req: WorkerRequest) -> WorkerResponse {
+        guard let name = req.peer, let peer = GemmPeer.named(name) else {
+            return WorkerResponse(error: "peer \(req.peer ?? "(none)") is not installed")
+        }
+        peer.setThreads(req.threads)
+        for shape in [GemmShape(m: 67, n: 45, k: 39), GemmShape(m: 130, n: 97, k: 260)] {
+            let pair = GemmPair(dtype: req.dtype, shape: shape)
+            defer { pair.free() }
+            pair.run(peer)
+            let (diff, bound) = pair.normwiseErrorOfReference()
+            if !(diff <= bound) {
+                var r = WorkerResponse(wrong: "\(name) \(peer.configuration) \(req.dtype.rawValue) \(shape): ||C - C_ref||_F = \(diff) exceeds \(bound)")
+                r.peerConfiguration = peer.configuration
+                return r
+            }
+        }
+        var out = WorkerResponse()
+        out.peerConfiguration = peer.configuration
+        for shape in req.shapes {
+            let pair = GemmPair(dtype: req.dtype, shape: shape)
+            defer { pair.free() }
+            let stats = req.timer.timer.time { pair.run(peer) }
+            out.peerGflops.append(shape.flops / stats.median / 1e9)
+        }
+        return out
     }
 
     private func tiles(_ req: WorkerRequest) -> WorkerResponse {

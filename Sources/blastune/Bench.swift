@@ -112,12 +112,26 @@ struct Bench: ParsableCommand {
         return (libDir, config, try KernelLibrary(path: libDir.appendingPathComponent("libkernels.so").path))
     }
 
+    /// Loads the peers at their strongest correct configuration for `isa` kernels (chosen
+    /// once per machine and ISA, in Results/<fingerprint>/peers.json): OpenBLAS reads its core
+    /// type when the process starts, so the command starts again with the chosen environment.
+    func applyPeerConfigurations(isa: ISA, machine: MachineProfile) throws {
+        let store = ResultsStore(root: URL(fileURLWithPath: library.results))
+        let choice = try PeerCalibration.choice(isa: isa, machine: machine, store: store, worker: [selfExecutable(), "worker"]) { say($0) }
+        if !PeerCalibration.isApplied(choice.environment) {
+            say("peers for \(isa.rawValue): " + choice.chosen.map { "\($0.candidate.peer) \($0.candidate.label)" }.joined(separator: ", ")
+                + (choice.refused.isEmpty ? "" : "; refused: \(choice.refused.joined(separator: ", "))") + " (restarting with them)")
+            PeerCalibration.reexec(with: choice.environment)
+        }
+    }
+
     func run() throws {
         let machine = MachineProfile.current()
         if let sparse = op.sparse { return try runSparse(sparse, machine: machine) }
         if let kind = op.factorization { return try runFactorization(kind, machine: machine) }
         let (libDir, config, loaded) = try loadLibrary(machine: machine)
         let isa = config.library.isa
+        try applyPeerConfigurations(isa: isa, machine: machine)
         let probe = try PeakProbe(isa: isa)
         let dtypes = self.dtypes.selected
         let threadCounts = try threads.map { try parseIntList($0, name: "threads") } ?? (sizes == nil ? Array(Set([1, machine.cores])).sorted() : [1])
@@ -125,39 +139,43 @@ struct Bench: ParsableCommand {
             ?? ShapeSuites.tunedClasses.flatMap { c in ShapeSuites.bench(c).map { (c, $0) } }
         for d in dtypes { try Self.checkMemory(work.map(\.1), dtype: d) }
         let bench = GemmBench(library: loaded, timer: sizes == nil ? InterleavedTimer(sampleSeconds: 0.05, samples: 5, maxSamples: 11) : InterleavedTimer())
-        let others = ExtraPeer.discover()
+        let names = bench.peers.map(\.name)
         say("machine \(machine.fingerprint): \(machine.cpuModel), \(machine.cores) cores; library \(libDir.path) (\(isa.rawValue), \(config.origin))")
-        if !others.isEmpty { say("also timing: \(others.map(\.name).joined(separator: ", "))") }
+        for p in bench.peers { say("peer \(p.name): \(p.configuration)") }
         var rows: [BenchRow] = []
         var peaks: [String: Double] = [:]
         for d in dtypes {
             for t in threadCounts {
                 let peak = probe.gflops(d, threads: t)
                 peaks["\(d.rawValue)-\(t)"] = peak
-                say("\(d.rawValue) FMA peak on \(t) thread(s): \(fmt(peak)) GFLOPS")
+                say("\(d.rawValue) FMA peak on \(t) thread(s): \(fmt(peak)) GFLOPS (\(probe.accumulators(d)) accumulators)")
                 for (cls, shape) in work {
                     let r = bench.run(dtype: d, shape: shape, threads: t, peak: probe.operation(d, threads: t))
-                    var extra: [String: Double] = [:]
-                    for o in others { extra[o.name] = o.gflops(dtype: d, shape: shape, threads: t, timer: bench.timer) }
                     if r.relativeError > (d == .f32 ? 1e-3 : 1e-10) {
                         warn("\(d.rawValue) \(shape): relative difference from OpenBLAS \(r.relativeError)")
                     }
-                    rows.append(BenchRow(dtype: d, shapeClass: cls, shape: shape, threads: t, oursGflops: r.oursGflops, peerGflops: r.peerGflops,
-                                         ratio: r.ratio, peakGflops: r.peakGflops, fractionOfPeak: r.fractionOfPeak, peerFractionOfPeak: r.peerFractionOfPeak,
-                                         spread: max(r.ours.spread, r.peer.spread), others: extra))
+                    if r.fractionOfPeak > 1.02 || r.peerFractionOfPeak > 1.02 {
+                        warn("\(d.rawValue) \(shape) \(t) thread(s): above the FMA peak (ours \(fmt(100 * r.fractionOfPeak))%, \(r.bestPeer) \(fmt(100 * r.peerFractionOfPeak))%): the peak is wrong")
+                    }
+                    rows.append(BenchRow(dtype: d, shapeClass: cls, shape: shape, threads: t, oursGflops: r.oursGflops,
+                                         peers: r.peers.mapValues { shape.flops / $0.median / 1e9 }, bestPeer: r.bestPeer,
+                                         peerGflops: r.peerGflops, ratio: r.ratio, peakGflops: r.peakGflops, fractionOfPeak: r.fractionOfPeak,
+                                         peerFractionOfPeak: r.peerFractionOfPeak,
+                                         spread: ([r.ours] + Array(r.peers.values)).map(\.spread).max() ?? 0))
                 }
             }
         }
-        let otherNames = others.map(\.name)
-        say(table(["dtype", "class", "shape", "thr", "ours GF/s", "OpenBLAS", "ratio", "peak", "ours %pk", "OB %pk", "spread%"] + otherNames,
-                  rows.map { r in [r.dtype.rawValue, r.shapeClass.rawValue, "\(r.shape)", "\(r.threads)", fmt(r.oursGflops), fmt(r.peerGflops),
-                                   fmt(r.ratio, 2), fmt(r.peakGflops), fmt(100 * r.fractionOfPeak), fmt(100 * r.peerFractionOfPeak), fmt(100 * r.spread)]
-                                   + otherNames.map { r.others[$0].map { fmt($0) } ?? "" } }))
-        let report = BenchReport(fingerprint: machine.fingerprint, cpu: machine.cpuModel, date: ISO8601DateFormatter().string(from: Date()),
-                                 library: libDir.path, origin: config.origin, openblasVersion: openblasConfig(), peaks: peaks, rows: rows)
-        say("\nper class (geometric mean and worst of OpenBLAS time / ours):")
-        say(table(["dtype", "class", "thr", "shapes", "geomean", "worst"], report.summaries.map {
-            [$0.dtype.rawValue, $0.shapeClass.rawValue, "\($0.threads)", "\($0.shapes)", fmt($0.geomeanRatio, 2), fmt($0.minRatio, 2)] }))
+        say(table(["dtype", "class", "shape", "thr", "ours GF/s"] + names + ["best", "ratio", "peak", "ours %pk", "best %pk", "spread%"],
+                  rows.map { r in [r.dtype.rawValue, r.shapeClass.rawValue, "\(r.shape)", "\(r.threads)", fmt(r.oursGflops)]
+                                   + names.map { r.peers[$0].map { fmt($0) } ?? "" }
+                                   + [r.bestPeer, fmt(r.ratio, 2), fmt(r.peakGflops), fmt(100 * r.fractionOfPeak), fmt(100 * r.peerFractionOfPeak), fmt(100 * r.spread)] }))
+        let report = BenchReport(fingerprint: machine.fingerprint, cpu: machine.cpuModel, isa: isa, date: ISO8601DateFormatter().string(from: Date()),
+                                 library: libDir.path, origin: config.origin,
+                                 peerConfigurations: Dictionary(uniqueKeysWithValues: bench.peers.map { ($0.name, $0.configuration) }), peaks: peaks, rows: rows)
+        say("\nper class: our speed over the best peer's on each shape (geometric mean, worst), and over each peer's (geometric mean):")
+        say(table(["dtype", "class", "thr", "shapes", "vs best", "worst"] + names.map { "vs \($0)" }, report.summaries.map { s in
+            [s.dtype.rawValue, s.shapeClass.rawValue, "\(s.threads)", "\(s.shapes)", fmt(s.geomeanRatio, 2), fmt(s.minRatio, 2)]
+                + names.map { s.peerGeomeans[$0].map { fmt($0, 2) } ?? "" } }))
         if sizes == nil {
             let dir = out.map { URL(fileURLWithPath: $0) } ?? ResultsStore(root: URL(fileURLWithPath: library.results)).directory(for: machine)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

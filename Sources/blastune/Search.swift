@@ -67,7 +67,13 @@ struct Search: ParsableCommand {
         let options = SearchOptions(dtypes: dtypes.selected, threads: threadCounts,
                                     budgetSeconds: budget, classes: try parseClasses(), fresh: fresh, isa: isa)
         let store = ResultsStore(root: URL(fileURLWithPath: results))
-        let search = GemmSearch(machine: machine, store: store, options: options, worker: WorkerClient(command: [selfExecutable(), "worker"]))
+        // The candidates' worker loads every peer at its strongest correct configuration for this ISA.
+        let worker = [selfExecutable(), "worker"]
+        let peers = try PeerCalibration.choice(isa: isa, machine: machine, store: store, worker: worker) { say($0) }
+        say("peers for \(isa.rawValue) kernels: " + peers.chosen.map { "\($0.candidate.peer) (\($0.reported ?? $0.candidate.label))" }.joined(separator: ", ")
+            + (peers.refused.isEmpty ? "" : "; refused: \(peers.refused.joined(separator: ", "))"))
+        let search = GemmSearch(machine: machine, store: store, options: options, worker: WorkerClient(command: worker, environment: peers.environment))
+        search.peerConfigurations = Dictionary(uniqueKeysWithValues: peers.chosen.map { ($0.candidate.peer, $0.reported ?? $0.candidate.label) })
         let bar = ProgressBar()
         search.onProgress = { bar.update($0) }
         search.log = { bar.log($0) }
@@ -79,12 +85,12 @@ struct Search: ParsableCommand {
             for c in f.classes {
                 for t in c.byThreads {
                     rows.append([f.dtype.rawValue, c.shapeClass.rawValue, "\(t.threads)\(t.threads == c.spec.threads ? "*" : "")",
-                                 fmt(t.oursGflops), fmt(t.peerGflops), fmt(t.ratio, 2), fmt(100 * t.fractionOfPeak), c.spec.summary])
+                                 fmt(t.oursGflops), fmt(t.peerGflops), t.bestPeers ?? "", fmt(t.ratio, 2), fmt(100 * t.fractionOfPeak), c.spec.summary])
                 }
             }
         }
-        say(table(["dtype", "class", "thr", "ours GF/s", "OpenBLAS", "ratio", "% peak", "best spec"], rows))
-        say("(* the class's default thread count; figures are geometric means over the class's tuning shapes)")
+        say(table(["dtype", "class", "thr", "ours GF/s", "peer GF/s", "best peer", "ratio", "% peak", "best spec"], rows))
+        say("(* the class's default thread count; figures are geometric means over the class's tuning shapes, against the fastest peer on each shape)")
         for f in files { say("results: \(store.gemmURL(f.dtype, machine: machine).path)") }
     }
 }
