@@ -60,23 +60,41 @@ public struct GemmSpec: Codable, Hashable, Sendable {
     public var parallel: ParallelLoop
     /// The operand the micro-kernel broadcasts.
     public var orientation: TileOrientation
+    /// How many K steps before the end of its loop the micro-kernel prefetches its C tile
+    /// into L1 (all of the loop when it is shorter). Before the loop, the streamed sliver
+    /// evicts the lines again before the epilogue reads them.
+    public var prefetchCLate: Int
+    /// How many K steps before the end it prefetches C a first time (0: never), so that the
+    /// late prefetch finds the lines in L2; only when that comes before the late one and at
+    /// least ``prefetchCEarlyStart`` steps into the loop.
+    public var prefetchCEarly: Int
+
+    /// The seeds of the C prefetch distances, which the search moves per machine and class.
+    public static let defaultPrefetchCLate = 64
+    public static let defaultPrefetchCEarly = 192
+    /// The early C prefetch is not issued in the loop's first steps, where it would only
+    /// compete with the loads that start the loop.
+    public static let prefetchCEarlyStart = 32
 
     public init(dtype: DType, isa: ISA, mr: Int, nr: Int, kUnroll: Int = 4, kc: Int, mc: Int, nc: Int,
                 prefetchA: Int = 0, prefetchB: Int = 0, threads: Int = 0,
                 packA: Bool = true, packB: Bool = true, parallel: ParallelLoop = .auto,
-                orientation: TileOrientation = .broadcastB) {
+                orientation: TileOrientation = .broadcastB,
+                prefetchCLate: Int = defaultPrefetchCLate, prefetchCEarly: Int = defaultPrefetchCEarly) {
         self.dtype = dtype; self.isa = isa; self.mr = mr; self.nr = nr; self.kUnroll = kUnroll
         self.kc = kc; self.mc = mc; self.nc = nc
         self.prefetchA = prefetchA; self.prefetchB = prefetchB; self.threads = threads
         self.packA = packA; self.packB = packB; self.parallel = parallel; self.orientation = orientation
+        self.prefetchCLate = prefetchCLate; self.prefetchCEarly = prefetchCEarly
     }
 
     private enum CodingKeys: String, CodingKey {
         case dtype, isa, mr, nr, kUnroll, kc, mc, nc, prefetchA, prefetchB, threads, packA, packB, parallel, orientation
+        case prefetchCLate, prefetchCEarly
     }
 
-    /// Encodes a spec; the orientation is written only when it is not the default, so that
-    /// broadcast-B specs keep the form earlier results and journals have.
+    /// Encodes a spec; the orientation and the C prefetch distances are written only when
+    /// they are not the defaults, so that such specs keep the form earlier results and journals have.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(dtype, forKey: .dtype); try c.encode(isa, forKey: .isa)
@@ -86,10 +104,12 @@ public struct GemmSpec: Codable, Hashable, Sendable {
         try c.encode(threads, forKey: .threads); try c.encode(packA, forKey: .packA); try c.encode(packB, forKey: .packB)
         try c.encode(parallel, forKey: .parallel)
         if orientation != .broadcastB { try c.encode(orientation, forKey: .orientation) }
+        if prefetchCLate != Self.defaultPrefetchCLate { try c.encode(prefetchCLate, forKey: .prefetchCLate) }
+        if prefetchCEarly != Self.defaultPrefetchCEarly { try c.encode(prefetchCEarly, forKey: .prefetchCEarly) }
     }
 
-    /// Decodes a spec; the packing, thread-split and orientation fields are optional
-    /// (default: packed, auto, broadcast B).
+    /// Decodes a spec; the packing, thread-split, orientation and C prefetch fields are
+    /// optional (default: packed, auto, broadcast B, the default distances).
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(dtype: try c.decode(DType.self, forKey: .dtype), isa: try c.decode(ISA.self, forKey: .isa),
@@ -103,7 +123,9 @@ public struct GemmSpec: Codable, Hashable, Sendable {
                   packA: try c.decodeIfPresent(Bool.self, forKey: .packA) ?? true,
                   packB: try c.decodeIfPresent(Bool.self, forKey: .packB) ?? true,
                   parallel: try c.decodeIfPresent(ParallelLoop.self, forKey: .parallel) ?? .auto,
-                  orientation: try c.decodeIfPresent(TileOrientation.self, forKey: .orientation) ?? .broadcastB)
+                  orientation: try c.decodeIfPresent(TileOrientation.self, forKey: .orientation) ?? .broadcastB,
+                  prefetchCLate: try c.decodeIfPresent(Int.self, forKey: .prefetchCLate) ?? Self.defaultPrefetchCLate,
+                  prefetchCEarly: try c.decodeIfPresent(Int.self, forKey: .prefetchCEarly) ?? Self.defaultPrefetchCEarly)
     }
 
     /// Vectors per column of the register tile (broadcasting B).
@@ -125,6 +147,8 @@ public struct GemmSpec: Codable, Hashable, Sendable {
     public var summary: String {
         "\(dtype.rawValue) \(isa.rawValue) \(tileLabel) ku\(kUnroll) kc\(kc) mc\(mc) nc\(nc)"
             + " pfA\(prefetchA) pfB\(prefetchB) \(packingLabel) par-\(parallel.rawValue) t\(threads)"
+            + (prefetchCLate != Self.defaultPrefetchCLate || prefetchCEarly != Self.defaultPrefetchCEarly
+               ? " pfC\(prefetchCLate)/\(prefetchCEarly)" : "")
     }
 
     /// The register tile as summaries name it: `32x12`, or `29x16 bA` broadcasting A.
@@ -162,6 +186,8 @@ public struct GemmSpec: Codable, Hashable, Sendable {
         guard (0...65536).contains(prefetchA) else { throw fail("prefetchA", "must be 0 to 65536 bytes (got \(prefetchA))") }
         guard (0...65536).contains(prefetchB) else { throw fail("prefetchB", "must be 0 to 65536 bytes (got \(prefetchB))") }
         guard (0...1024).contains(threads) else { throw fail("threads", "must be 0 to 1024 (got \(threads))") }
+        guard (1...4096).contains(prefetchCLate) else { throw fail("prefetchCLate", "must be 1 to 4096 K steps (got \(prefetchCLate))") }
+        guard (0...4096).contains(prefetchCEarly) else { throw fail("prefetchCEarly", "must be 0 to 4096 K steps (got \(prefetchCEarly))") }
         for (field, rows) in [("mc", mc), ("nc", nc)] {
             let bytes: Int64
             do { bytes = try CheckedSize.product([Int64(kc), Int64(rows), dtype.size], "kc x \(field) panel bytes") }

@@ -102,30 +102,15 @@ struct GemmEmitter {
         return lines.map { indent + $0 }.joined(separator: "\n")
     }
 
-    /// How many K steps before the end of its loop a micro-kernel (assembly or C) prefetches
-    /// its own C tile into L1. Issued before the loop, the lines are evicted again by the A
-    /// (or B) sliver streaming through L1 before the epilogue reads them; this late, they
-    /// arrive from L2, L3 or memory just in time. On this machine's sgemm 2048^3 (32x12 tile,
-    /// KC 256) it gained 2-4% of the peak, most of the 4% that keeping C in cache would.
-    static let cPrefetchLead = 64
-
-    /// How many K steps before the end a micro-kernel prefetches its C tile a first time,
-    /// from memory into L1 and L2, but not before ``cPrefetchEarlyStart`` steps into the loop
-    /// nor when that is not before the late prefetch; the late one then finds the lines that
-    /// the A sliver evicted from L1 in L2. On sgemm 2048^3 (32x12, KC 256) the C loads of the
-    /// epilogue cost 3-7% of the time without it and about nothing with it (192 to 224 steps
-    /// measured alike, 128 about half as good; at the start of the loop it gained nothing).
-    static let cPrefetchEarlyLead = 192
-    static let cPrefetchEarlyStart = 32
-
     /// C declarations of `cp` and `ce`, the numbers of unrolled iterations left (of `iters`,
     /// in scope) at which both K loops prefetch the C tile: late, all of them when the loop
     /// is shorter; early, -1 (never) unless it comes before the late one.
+    /// The distances are the spec's (``GemmSpec/prefetchCLate``, ``GemmSpec/prefetchCEarly``).
     var cPrefetchCounts: String {
         let ku = spec.kUnroll
-        let lead = max(1, (Self.cPrefetchLead + ku - 1) / ku)
-        let early = max(1, (Self.cPrefetchEarlyLead + ku - 1) / ku)
-        let start = max(1, (Self.cPrefetchEarlyStart + ku - 1) / ku)
+        let lead = max(1, (spec.prefetchCLate + ku - 1) / ku)
+        let early = spec.prefetchCEarly == 0 ? -1 : max(1, (spec.prefetchCEarly + ku - 1) / ku)
+        let start = max(1, (GemmSpec.prefetchCEarlyStart + ku - 1) / ku)
         return """
                 const int64_t cp = iters < \(lead) ? iters : \(lead);
                 const int64_t ce0 = iters - \(start) < \(early) ? iters - \(start) : \(early);
@@ -146,8 +131,8 @@ struct GemmEmitter {
     /// The K loop of a micro-kernel: the assembly loop of ``asmKLoop`` for packed x packed on
     /// x86, else C: `locals` (accumulators, loaded vectors, broadcast), then KU unrolled
     /// `step(u)`s per iteration and single steps for the rest of K. Both prefetch the C tile
-    /// ``cPrefetchLead`` steps before the end (before the loop when K is shorter than KU),
-    /// and longer loops ``cPrefetchEarlyLead`` steps before the end too.
+    /// ``GemmSpec/prefetchCLate`` steps before the end (before the loop when K is shorter
+    /// than KU), and longer loops ``GemmSpec/prefetchCEarly`` steps before the end too.
     func kLoop(_ am: AMode, _ bm: BMode, cTile: (rows: Int, columns: Int), loaded: Int, broadcasts: Int,
                name: (_ x: Int, _ v: Int) -> String, locals: String, step: (Int) -> String) -> String {
         if usesAsmLoop(am, bm) { return asmKLoop(loaded: loaded, broadcasts: broadcasts, cTile: cTile, name: name) }

@@ -82,6 +82,9 @@ public struct SearchSpace: Sendable {
         for ku in [1, 2, 4, 8] where ku != s.kUnroll { add { $0.kUnroll = ku } }
         for pf in [0, 256, 512, 1024] where pf != s.prefetchA { add { $0.prefetchA = pf } }
         for pf in [0, 256] where pf != s.prefetchB { add { $0.prefetchB = pf } }
+        // The C tile's prefetch distances (K steps): what hides C's latency depends on the machine.
+        for late in [s.prefetchCLate / 2, s.prefetchCLate * 2] where late >= 8 { add { $0.prefetchCLate = late } }
+        for early in [0, s.prefetchCEarly * 2 / 3, s.prefetchCEarly * 3 / 2] where early == 0 || early > s.prefetchCLate { add { $0.prefetchCEarly = early } }
         add { $0.packA.toggle() }
         add { $0.packB.toggle() }
         return out

@@ -29,8 +29,23 @@ struct GemmSpecTests {
         #expect(field { $0.nc = 13 }?.field == "nc")
         #expect(field { $0.prefetchA = -64 }?.field == "prefetchA")
         #expect(field { $0.threads = 5000 }?.field == "threads")
+        #expect(field { $0.prefetchCLate = 0 }?.field == "prefetchCLate")
+        #expect(field { $0.prefetchCEarly = -1 }?.field == "prefetchCEarly")
         #expect(field { $0.kc = 1 << 20; $0.nc = 1 << 20 - 4 }?.field == "mc")   // 2^20 x 512 x 4 > 1 GiB
         #expect(field { $0.kc = Int.max / 2 }?.reason.contains("overflow") == true)
+    }
+
+    @Test("the C prefetch distances are written only when moved, and read back; older specs get the defaults")
+    func prefetchCFields() throws {
+        let plain = String(decoding: try JSONEncoder().encode(good), as: UTF8.self)
+        #expect(!plain.contains("prefetchC"), "\(plain)")
+        var moved = good
+        moved.prefetchCLate = 32
+        moved.prefetchCEarly = 0
+        let back = try JSONDecoder().decode(GemmSpec.self, from: JSONEncoder().encode(moved))
+        #expect(back == moved && back.summary.contains("pfC32/0"))
+        let old = try JSONDecoder().decode(GemmSpec.self, from: Data(plain.utf8))
+        #expect(old.prefetchCLate == GemmSpec.defaultPrefetchCLate && old.prefetchCEarly == GemmSpec.defaultPrefetchCEarly)
     }
 
     @Test("register limits differ per ISA")

@@ -52,8 +52,12 @@ enum Fixtures {
                 let model = AnalyticalModel.gemmSpec(dtype: d, isa: isa, machine: machine)
                 var direct = model
                 direct.packA = false; direct.packB = false; direct.threads = 2
+                // Moved C prefetch distances: no early prefetch here, an early one past the late one in `large`.
+                direct.prefetchCLate = 16; direct.prefetchCEarly = 0
+                var large = tiny(d, isa, packA: true, packB: true, parallel: .rows, nrBump: 1)
+                large.prefetchCLate = 4; large.prefetchCEarly = 12
                 return [GemmVariant(shapeClass: .any, spec: model),
-                        GemmVariant(shapeClass: .large, spec: tiny(d, isa, packA: true, packB: true, parallel: .rows, nrBump: 1)),
+                        GemmVariant(shapeClass: .large, spec: large),
                         GemmVariant(shapeClass: .small, spec: direct),
                         GemmVariant(shapeClass: .skinnyM, spec: tinyBroadcastA(d, isa, packA: true, packB: true, parallel: .columns)),
                         GemmVariant(shapeClass: .skinnyN, spec: tiny(d, isa, packA: false, packB: true, parallel: .rows)),

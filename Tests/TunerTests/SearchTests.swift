@@ -68,6 +68,10 @@ struct SearchTests {
     @Test("a search killed with SIGKILL leaves only whole files and resumes without measuring anything twice")
     func killedSearchResumes() throws {
         let root = try tempDirectory("killed")
+        // The peers' configurations chosen beforehand (on small problems), so that the kill
+        // lands in the search itself.
+        _ = try PeerCalibration.choice(isa: machine.bestISA, machine: machine, store: ResultsStore(root: root),
+                                       worker: [blastuneExecutable, "worker"], shapes: [GemmShape(m: 64, n: 64, k: 64)], rounds: 1) { _ in }
         let args = ["search", "--op", "gemm", "--dtype", "f64", "--classes", "small,skinnyN", "--threads", "1",
                     "--results", root.path]
         let p = Process()

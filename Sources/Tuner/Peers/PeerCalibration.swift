@@ -9,6 +9,10 @@ public struct PeerCandidate: Codable, Hashable, Sendable {
     /// The configuration's name as the library spells it ("SkylakeX", "zen3"), or "auto".
     public var label: String
     public var environment: [String: String]
+
+    public init(peer: String, label: String, environment: [String: String]) {
+        self.peer = peer; self.label = label; self.environment = environment
+    }
 }
 
 /// How one candidate configuration did: what the library reported running, its GFLOPS on
@@ -121,10 +125,11 @@ public enum PeerCalibration {
     /// shape is its median over the rounds.
     public static let rounds = 5
 
-    /// Runs every candidate for `isa`, each in its own worker started by `worker` (a command),
-    /// with `log` told of each; returns the choice.
-    public static func calibrate(isa: ISA, machine: MachineProfile, worker: [String], log: (String) -> Void) -> PeerChoice {
-        let cands = candidates(isa: isa, machine: machine)
+    /// Runs every candidate for `isa` (or those given), each in its own worker started by
+    /// `worker` (a command), with `log` told of each; returns the choice.
+    public static func calibrate(isa: ISA, machine: MachineProfile, worker: [String], candidates given: [PeerCandidate]? = nil,
+                                 shapes: [GemmShape] = shapes, rounds: Int = rounds, log: (String) -> Void) -> PeerChoice {
+        let cands = given ?? candidates(isa: isa, machine: machine)
         let clients = cands.map { WorkerClient(command: worker, environment: $0.environment) }
         defer { clients.forEach { $0.stop() } }
         var trials = cands.map { PeerTrial(candidate: $0, reported: nil, gflops: [:], score: nil, failure: nil) }
@@ -185,14 +190,14 @@ public enum PeerCalibration {
     /// The choice for `isa` stored for this machine, calibrating and storing it when there is
     /// none (or `again`).
     public static func choice(isa: ISA, machine: MachineProfile, store: ResultsStore, worker: [String], again: Bool = false,
-                              log: (String) -> Void) throws -> PeerChoice {
+                              shapes: [GemmShape] = shapes, rounds: Int = rounds, log: (String) -> Void) throws -> PeerChoice {
         let url = store.directory(for: machine).appendingPathComponent("peers.json")
         var file = try store.load(PeersFile.self, at: url, format: PeersFile.currentFormat) { f in
             f.fingerprint == machine.fingerprint ? nil : "peer configurations of machine \(f.fingerprint), not of this machine \(machine.fingerprint)"
         } ?? PeersFile(fingerprint: machine.fingerprint, choices: [:])
         if !again, let c = file.choices[isa.rawValue] { return c }
         log("choosing each peer's strongest correct configuration for \(isa.rawValue) kernels (one worker per candidate)")
-        let c = calibrate(isa: isa, machine: machine, worker: worker, log: log)
+        let c = calibrate(isa: isa, machine: machine, worker: worker, shapes: shapes, rounds: rounds, log: log)
         file.choices[isa.rawValue] = c
         try store.writeJSON(file, to: url)
         return c
