@@ -17,7 +17,7 @@ module() { # name, dependencies...
     local name=$1; shift
     local libs=(); for d in "$@"; do libs+=(-l"$d"); done
     quiet swiftc "${flags[@]}" -module-name "$name" -emit-module -emit-module-path "$out/$name.swiftmodule" \
-        -emit-library -static -o "$out/lib$name.a" Sources/"$name"/*.swift "${libs[@]}"
+        -emit-library -static -o "$out/lib$name.a" $(find Sources/"$name" -name "*.swift" | sort) "${libs[@]}"
 }
 echo "fuzz: building instrumented modules into $out"
 module KernelSpec
