@@ -49,10 +49,30 @@ public enum ShapeClass: String, Codable, CaseIterable, Sendable {
 public struct GemmVariant: Codable, Hashable, Sendable {
     public var shapeClass: ShapeClass
     public var spec: GemmSpec
+    /// Serves the class's calls that run on more than one thread (blocking tuned at the
+    /// class's thread count, where the shared caches and memory favour other block sizes);
+    /// a class's unthreaded variant serves the rest. Written to JSON only when true.
+    public var threaded: Bool
 
-    public init(shapeClass: ShapeClass = .any, spec: GemmSpec) {
+    public init(shapeClass: ShapeClass = .any, spec: GemmSpec, threaded: Bool = false) {
         self.shapeClass = shapeClass
         self.spec = spec
+        self.threaded = threaded
+    }
+
+    private enum CodingKeys: String, CodingKey { case shapeClass, spec, threaded }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(shapeClass: try c.decode(ShapeClass.self, forKey: .shapeClass), spec: try c.decode(GemmSpec.self, forKey: .spec),
+                  threaded: try c.decodeIfPresent(Bool.self, forKey: .threaded) ?? false)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(shapeClass, forKey: .shapeClass)
+        try c.encode(spec, forKey: .spec)
+        if threaded { try c.encode(threaded, forKey: .threaded) }
     }
 }
 
@@ -91,12 +111,16 @@ public struct LibrarySpec: Codable, Hashable, Sendable {
     /// The transpose configurations per class in dispatch order, the default as fallback.
     public func servingTranspose() -> [(SparseClass, TransposeSpec)] { transpose.serving(TransposeSpec(isa: isa)) }
 
-    /// The variants of `dtype` that calls are dispatched to: one per class, the first of
-    /// each; `any` only when there is no `large` kernel (the fallback for every shape).
+    /// The variants of `dtype` that calls are dispatched to: per class the first unthreaded
+    /// one and the first threaded one; `any` only when there is no `large` kernel (the
+    /// fallback for every shape). A threaded variant without an unthreaded one of its class
+    /// serves none.
     public func servingVariants(_ dtype: DType) -> [GemmVariant] {
-        var seen = Set<ShapeClass>()
-        let mine = gemm.filter { $0.spec.dtype == dtype && seen.insert($0.shapeClass).inserted }
-        return seen.contains(.large) ? mine.filter { $0.shapeClass != .any } : mine
+        struct Key: Hashable { var shapeClass: ShapeClass; var threaded: Bool }
+        var seen = Set<Key>()
+        var mine = gemm.filter { $0.spec.dtype == dtype && seen.insert(Key(shapeClass: $0.shapeClass, threaded: $0.threaded)).inserted }
+        mine = mine.filter { !$0.threaded || seen.contains(Key(shapeClass: $0.shapeClass, threaded: false)) }
+        return mine.contains(where: { $0.shapeClass == .large && !$0.threaded }) ? mine.filter { $0.shapeClass != .any } : mine
     }
 
     /// Validates every variant and checks that each dtype it has has a fallback kernel for
@@ -114,7 +138,7 @@ public struct LibrarySpec: Codable, Hashable, Sendable {
             }
         }
         for d in DType.allCases where gemm.contains(where: { $0.spec.dtype == d })
-            && !gemm.contains(where: { $0.spec.dtype == d && ($0.shapeClass == .any || $0.shapeClass == .large) }) {
+            && !gemm.contains(where: { $0.spec.dtype == d && !$0.threaded && ($0.shapeClass == .any || $0.shapeClass == .large) }) {
             throw SpecValidationError(field: "gemm", reason: "no \(d.rawValue) fallback kernel (shape class 'any' or 'large')")
         }
         for (i, v) in spmv.enumerated() {

@@ -74,30 +74,53 @@ enum GemmABIEmitter {
             """
     }
 
-    /// A call of variant `index` with its tuned thread count.
-    private static func call(_ d: String, _ index: Int, _ s: GemmSpec) -> String {
-        """
-        {
-                const int64_t units = ((m + \(s.mr - 1)) / \(s.mr)) * ((n < \(s.nc) ? (n + \(s.nr - 1)) / \(s.nr) : \(s.nc / s.nr)));
-                return bt_\(d)\(index)_gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc,
-                                         bt_pick_threads(\(s.threads), m, n, k, units));
-            }
-        """
+    /// The threads a call of `s` runs on (its tuned count unless the caller set one).
+    private static func threads(_ s: GemmSpec) -> String {
+        "bt_pick_threads(\(s.threads), m, n, k, ((m + \(s.mr - 1)) / \(s.mr)) * ((n < \(s.nc) ? (n + \(s.nr - 1)) / \(s.nr) : \(s.nc / s.nr))))"
+    }
+
+    /// A call of variant `index` on `nt` threads.
+    private static func run(_ d: String, _ index: Int, _ nt: String) -> String {
+        "return bt_\(d)\(index)_gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, \(nt));"
+    }
+
+    /// A call of the class's variant with its tuned thread count, or of its threaded
+    /// variant when the call runs on more than one thread.
+    private static func call(_ d: String, _ plain: (index: Int, variant: GemmVariant),
+                             threaded: (index: Int, variant: GemmVariant)?) -> String {
+        guard let t = threaded else {
+            return """
+            {
+                    \(run(d, plain.index, threads(plain.variant.spec)))
+                }
+            """
+        }
+        return """
+            {
+                    const int nt = \(threads(t.variant.spec));
+                    if (nt > 1) \(run(d, t.index, "nt")) /* threaded blocking */
+                    \(run(d, plain.index, threads(plain.variant.spec)))
+                }
+            """
     }
 
     /// The entry points of one dtype, dispatching each call to the variant of its shape
-    /// class (`variants` are indices into the library's variants of this dtype).
+    /// class (`variants` are indices into the library's variants of this dtype), the
+    /// class's threaded variant for calls on more than one thread.
     static func entryPoints(dtype: DType, variants: [(index: Int, variant: GemmVariant)]) -> String {
         let t = dtype.cType, d = dtype.blasLetter
-        let byClass = Dictionary(variants.map { ($0.variant.shapeClass, $0) }, uniquingKeysWith: { a, _ in a })
+        let plain = variants.filter { !$0.variant.threaded }, threadedOnes = variants.filter { $0.variant.threaded }
+        let byClass = Dictionary(plain.map { ($0.variant.shapeClass, $0) }, uniquingKeysWith: { a, _ in a })
+        let threadedByClass = Dictionary(threadedOnes.map { ($0.variant.shapeClass, $0) }, uniquingKeysWith: { a, _ in a })
         var dispatch: [String] = []
-        if let fallback = byClass[.large] ?? byClass[.any] ?? variants.first {
-        for cls in ShapeClass.dispatchOrder where cls != .large {
-            if let v = byClass[cls] {
-                dispatch.append("    if (\(cls.cCondition)) /* \(cls.rawValue) */ \(call(d, v.index, v.variant.spec))")
+        if let fallback = byClass[.large] ?? byClass[.any] ?? plain.first {
+            for cls in ShapeClass.dispatchOrder where cls != .large {
+                if let v = byClass[cls] {
+                    dispatch.append("    if (\(cls.cCondition)) /* \(cls.rawValue) */ \(call(d, v, threaded: threadedByClass[cls]))")
+                }
             }
-        }
-            dispatch.append("    /* \(fallback.variant.shapeClass.rawValue) */ \(call(d, fallback.index, fallback.variant.spec))")
+            let cls = fallback.variant.shapeClass
+            dispatch.append("    /* \(cls.rawValue) */ \(call(d, fallback, threaded: threadedByClass[cls]))")
         } else {
             dispatch.append("    (void)transa; (void)transb; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;\n"
                 + "    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;\n    return BT_EUNSUPPORTED; /* no \(dtype.rawValue) kernel in this library */")

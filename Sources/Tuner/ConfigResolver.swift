@@ -29,6 +29,7 @@ public struct ConfigResolver: Sendable {
             if let tuned = try results.loadGemm(dtype, machine: machine), tuned.classes.allSatisfy({ $0.spec.isa == isa }),
                !tuned.classes.isEmpty {
                 variants += tuned.classes.map { GemmVariant(shapeClass: $0.shapeClass, spec: $0.spec) }
+                variants += tuned.classes.compactMap { c in c.threadedSpec.map { GemmVariant(shapeClass: c.shapeClass, spec: $0, threaded: true) } }
                 origins.append("tuned")
                 if !tuned.classes.contains(where: { $0.shapeClass == .large || $0.shapeClass == .any }) {
                     // A partial tuning: the shapes of the untuned classes go to the model's kernel.

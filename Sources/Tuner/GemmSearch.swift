@@ -69,6 +69,8 @@ public final class GemmSearch {
 
     /// Relative gain a move must show to replace the incumbent.
     public static let noiseMargin = 0.015
+    /// How far past its budget a class's thread phase may run to finish a measurement.
+    static let threadOverrun = 10.0
 
     static let quick = TimerSettings(sampleSeconds: 0.004, samples: 3, maxSamples: 3)
     static let medium = TimerSettings(sampleSeconds: 0.01, samples: 3, maxSamples: 5)
@@ -172,7 +174,7 @@ public final class GemmSearch {
                    budget: Double) throws -> GemmClassResult {
         let start = monotonicSeconds()
         let classDeadline = start + budget
-        let threadReserve = options.threads.contains(where: { $0 > 1 }) ? min(0.2 * budget, 20) : 0
+        let threadReserve = options.threads.contains(where: { $0 > 1 }) ? min(0.35 * budget, 40) : 0
         let shapes = ShapeSuites.tuning(cls)
         var st = ClassState()
         func report(_ phase: String) {
@@ -258,9 +260,11 @@ public final class GemmSearch {
             }
         }
 
-        // Phase 3: thread counts and thread split.
+        // Phase 3: thread counts, the thread split and, at the most threads, the blocking:
+        // threads sharing L3 and memory can favour other block sizes than one thread.
         var chosen = best.spec
         var perThread: [Int: Evaluation] = [1: best]
+        let threadDeadline = classDeadline + Self.threadOverrun
         for t in options.threads.sorted() where t > 1 {
             var bestAtT: Evaluation?
             for par in ParallelLoop.allCases {
@@ -268,7 +272,23 @@ public final class GemmSearch {
                 s.parallel = par
                 let e = try evaluate(s, threads: t, timer: Self.full, phase: "\(t) threads")
                 if e.status == .ok, e.score > (bestAtT?.score ?? 0) { bestAtT = e }
-                if monotonicSeconds() > classDeadline + 10 { break }
+                if monotonicSeconds() > threadDeadline { break }
+            }
+            if t == options.threads.max(), var b = bestAtT {
+                var improved = true
+                while improved && monotonicSeconds() < threadDeadline {
+                    improved = false
+                    for spec in space.blockingMoves(b.spec) {
+                        if monotonicSeconds() > threadDeadline { break }
+                        let e = try evaluate(spec, threads: t, timer: Self.full, phase: "\(t) threads, blocking")
+                        if e.status == .ok && e.score > b.score * (1 + Self.noiseMargin) {
+                            b = e
+                            improved = true
+                            break
+                        }
+                    }
+                }
+                bestAtT = b
             }
             if let b = bestAtT {
                 perThread[t] = b
@@ -285,11 +305,18 @@ public final class GemmSearch {
         }
         let fastest = byThreads.max { $0.oursGflops < $1.oursGflops } ?? byThreads[0]
         chosen.threads = fastest.threads
-        log("\(space.dtype.rawValue) \(cls.rawValue): \(chosen.summary): " + byThreads.map {
+        // The blocking found at the most threads serves the calls that run threaded, when it
+        // differs from the one-thread blocking.
+        var threaded: GemmSpec?
+        if let tmax = options.threads.max(), tmax > 1, var s = perThread[tmax]?.spec {
+            s.threads = chosen.threads
+            if s != chosen { threaded = s }
+        }
+        log("\(space.dtype.rawValue) \(cls.rawValue): \(chosen.summary)\(threaded.map { " (threaded: \($0.summary))" } ?? ""): " + byThreads.map {
             "\($0.threads) thread(s) \(String(format: "%.1f", $0.oursGflops)) vs \(String(format: "%.1f", $0.peerGflops)) GFLOPS of \($0.bestPeers ?? "the peer") (\(String(format: "%.2f", $0.ratio))x)"
         }.joined(separator: "; "))
         let date = ISO8601DateFormatter().string(from: Date())
-        return GemmClassResult(shapeClass: cls, spec: chosen, shapes: shapes, best: fastest, byThreads: byThreads,
+        return GemmClassResult(shapeClass: cls, spec: chosen, threadedSpec: threaded, shapes: shapes, best: fastest, byThreads: byThreads,
                                candidates: st.evaluated, failures: st.failed, seconds: monotonicSeconds() - start,
                                date: date, compiler: compiler, openblasVersion: openblas,
                                peerConfigurations: peerConfigurations.isEmpty ? nil : peerConfigurations)

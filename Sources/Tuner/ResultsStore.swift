@@ -29,6 +29,9 @@ public struct GemmClassResult: Codable, Hashable, Sendable {
     public var shapeClass: ShapeClass
     /// The chosen kernel; its `threads` is the count the library uses for this class by default.
     public var spec: GemmSpec
+    /// The kernel for calls that run on more than one thread, when its blocking (tuned at
+    /// the most threads searched) differs from `spec`'s; nil otherwise and in older results.
+    public var threadedSpec: GemmSpec?
     /// The shapes it was tuned on.
     public var shapes: [GemmShape]
     /// Figures at the default thread count (`spec.threads`).
@@ -49,11 +52,11 @@ public struct GemmClassResult: Codable, Hashable, Sendable {
     /// What each peer ran during the search, by name (nil in older results).
     public var peerConfigurations: [String: String]?
 
-    public init(shapeClass: ShapeClass, spec: GemmSpec, shapes: [GemmShape], best: ThreadResult, byThreads: [ThreadResult],
+    public init(shapeClass: ShapeClass, spec: GemmSpec, threadedSpec: GemmSpec? = nil, shapes: [GemmShape], best: ThreadResult, byThreads: [ThreadResult],
                 candidates: Int, failures: Int, seconds: Double, date: String, compiler: String, openblasVersion: String,
                 peerConfigurations: [String: String]? = nil) {
         self.peerConfigurations = peerConfigurations
-        self.shapeClass = shapeClass; self.spec = spec; self.shapes = shapes
+        self.shapeClass = shapeClass; self.spec = spec; self.threadedSpec = threadedSpec; self.shapes = shapes
         oursGflops = best.oursGflops; peerGflops = best.peerGflops; ratio = best.ratio
         fractionOfPeak = best.fractionOfPeak; spread = best.spread
         self.byThreads = byThreads; self.candidates = candidates; self.failures = failures; self.seconds = seconds

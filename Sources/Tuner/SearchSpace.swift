@@ -63,22 +63,12 @@ public struct SearchSpace: Sendable {
     /// One-coordinate moves from `s`, each valid, for the local search (a KC move rescales
     /// MC with it).
     public func neighbours(_ s: GemmSpec) -> [GemmSpec] {
-        var out: [GemmSpec] = []
+        var out = blockingMoves(s)
         func add(_ f: (inout GemmSpec) -> Void) {
             var t = s
             f(&t)
             if t != s, (try? t.validate()) != nil { out.append(t) }
         }
-        // KC moves keep the packed A block's footprint (kc x mc) where it was, so that a
-        // longer KC does not push the block out of L2; MC moves alone resize it.
-        for kc in [s.kc / 2, s.kc * 3 / 4, s.kc * 3 / 2, s.kc * 2] {
-            add {
-                $0.kc = max(8, kc / 8 * 8)
-                $0.mc = max(s.mr, s.mc * s.kc / $0.kc / s.mr * s.mr)
-            }
-        }
-        for mc in [s.mc / 2, s.mc * 2] { add { $0.mc = max(s.mr, mc / s.mr * s.mr) } }
-        for nc in [s.nc / 4, s.nc / 2, s.nc * 2] { add { $0.nc = max(s.nr, min(65536, nc) / s.nr * s.nr) } }
         for ku in [1, 2, 4, 8] where ku != s.kUnroll { add { $0.kUnroll = ku } }
         for pf in [0, 256, 512, 1024] where pf != s.prefetchA { add { $0.prefetchA = pf } }
         for pf in [0, 256] where pf != s.prefetchB { add { $0.prefetchB = pf } }
@@ -87,6 +77,28 @@ public struct SearchSpace: Sendable {
         for early in [0, s.prefetchCEarly * 2 / 3, s.prefetchCEarly * 3 / 2] where early == 0 || early > s.prefetchCLate { add { $0.prefetchCEarly = early } }
         add { $0.packA.toggle() }
         add { $0.packB.toggle() }
+        return out
+    }
+
+    /// Moves of the cache blocking alone (KC, MC, NC), each valid; the longer KC first.
+    /// KC moves keep the packed A block's footprint (kc x mc) where it was, so that a longer
+    /// KC does not push the block out of L2; MC moves alone resize it. With several threads
+    /// sharing L3 and memory, a longer KC (fewer passes over C) can win where it lost on one.
+    public func blockingMoves(_ s: GemmSpec) -> [GemmSpec] {
+        var out: [GemmSpec] = []
+        func add(_ f: (inout GemmSpec) -> Void) {
+            var t = s
+            f(&t)
+            if t != s, !out.contains(t), (try? t.validate()) != nil { out.append(t) }
+        }
+        for kc in [s.kc * 2, s.kc * 3 / 2, s.kc * 3 / 4, s.kc / 2] {
+            add {
+                $0.kc = max(8, kc / 8 * 8)
+                $0.mc = max(s.mr, s.mc * s.kc / $0.kc / s.mr * s.mr)
+            }
+        }
+        for mc in [s.mc / 2, s.mc * 2] { add { $0.mc = max(s.mr, mc / s.mr * s.mr) } }
+        for nc in [s.nc / 4, s.nc / 2, s.nc * 2] { add { $0.nc = max(s.nr, min(65536, nc) / s.nr * s.nr) } }
         return out
     }
 }

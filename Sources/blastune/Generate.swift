@@ -19,6 +19,6 @@ struct Generate: ParsableCommand {
         let config = try library.resolve(machine: machine)
         let output = try LibraryBuilder().build(config, into: URL(fileURLWithPath: out))
         print("generated \(output.library.path) (\(config.library.isa.rawValue), \(config.origin) configuration)")
-        for v in config.library.gemm { print("  \(v.shapeClass.rawValue): \(v.spec.summary)") }
+        for v in config.library.gemm { print("  \(v.shapeClass.rawValue)\(v.threaded ? " (threaded)" : ""): \(v.spec.summary)") }
     }
 }

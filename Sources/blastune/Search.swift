@@ -85,7 +85,7 @@ struct Search: ParsableCommand {
             for c in f.classes {
                 for t in c.byThreads {
                     rows.append([f.dtype.rawValue, c.shapeClass.rawValue, "\(t.threads)\(t.threads == c.spec.threads ? "*" : "")",
-                                 fmt(t.oursGflops), fmt(t.peerGflops), t.bestPeers ?? "", fmt(t.ratio, 2), fmt(100 * t.fractionOfPeak), c.spec.summary])
+                                 fmt(t.oursGflops), fmt(t.peerGflops), t.bestPeers ?? "", fmt(t.ratio, 2), fmt(100 * t.fractionOfPeak), (t.threads > 1 ? c.threadedSpec : nil)?.summary ?? c.spec.summary])
                 }
             }
         }

@@ -88,6 +88,22 @@ struct GemmSpecTests {
         #expect(decoded == bA && decoded.orientation == .broadcastA)
     }
 
+    @Test("a threaded variant is written only when threaded, served only beside its class's unthreaded one, and is no fallback")
+    func threadedVariants() throws {
+        var other = good
+        other.kc = 64
+        let plain = GemmVariant(shapeClass: .large, spec: good), threaded = GemmVariant(shapeClass: .large, spec: other, threaded: true)
+        let enc = JSONEncoder()
+        #expect(!String(decoding: try enc.encode(plain), as: UTF8.self).contains("threaded"))
+        #expect(try JSONDecoder().decode(GemmVariant.self, from: try enc.encode(threaded)) == threaded)
+        let orphan = GemmVariant(shapeClass: .small, spec: other, threaded: true)
+        let lib = LibrarySpec(isa: .avx512, gemm: [plain, threaded, orphan, GemmVariant(shapeClass: .large, spec: other, threaded: true)])
+        try lib.validate()
+        #expect(lib.servingVariants(.f32) == [plain, threaded])
+        // A threaded large kernel alone does not serve the one-thread calls.
+        #expect(throws: SpecValidationError.self) { try LibrarySpec(isa: .avx512, gemm: [threaded]).validate() }
+    }
+
     @Test("a library needs an 'any' kernel per dtype and one ISA")
     func library() throws {
         let f64 = GemmSpec(dtype: .f64, isa: .avx512, mr: 16, nr: 12, kc: 256, mc: 512, nc: 4092)

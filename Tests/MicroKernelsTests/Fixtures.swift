@@ -16,7 +16,8 @@ enum Fixtures {
     /// tinyDirect: the same with A and B read in place (edge slivers packed), threads split
     /// by columns. broadcastA: odd tiles broadcasting A, operands read in place where they
     /// can be. perClass: a kernel per shape class, mixing every packing mode and both
-    /// orientations, so that the run-time dispatch is exercised.
+    /// orientations, and threaded variants of two classes, so that the run-time dispatch is
+    /// exercised.
     enum Kind: String, CaseIterable, Sendable { case analytical, tinyBlocks, tinyDirect, broadcastA, perClass }
 
     static func tiny(_ d: DType, _ isa: ISA, packA: Bool, packB: Bool, parallel: ParallelLoop = .auto, nrBump: Int = 0) -> GemmSpec {
@@ -33,6 +34,13 @@ enum Fixtures {
         return GemmSpec(dtype: d, isa: isa, mr: mr, nr: nr, kUnroll: 3, kc: 17, mc: 3 * mr, nc: 2 * nr,
                         prefetchA: 256, prefetchB: 128, threads: 0, packA: packA, packB: packB, parallel: parallel,
                         orientation: .broadcastA)
+    }
+
+    /// `s` with another KC and MC (odd, so that the edges fall elsewhere) on two threads.
+    static func threaded(_ s: GemmSpec) -> GemmSpec {
+        var t = s
+        t.kc = 29; t.mc = 2 * s.mr; t.threads = 2
+        return t
     }
 
     static func config(_ isa: ISA, _ kind: Kind) -> KernelsConfig {
@@ -62,7 +70,10 @@ enum Fixtures {
                         GemmVariant(shapeClass: .skinnyM, spec: tinyBroadcastA(d, isa, packA: true, packB: true, parallel: .columns)),
                         GemmVariant(shapeClass: .skinnyN, spec: tiny(d, isa, packA: false, packB: true, parallel: .rows)),
                         GemmVariant(shapeClass: .smallK, spec: tiny(d, isa, packA: false, packB: false, nrBump: 1)),
-                        GemmVariant(shapeClass: .tallSkinny, spec: tiny(d, isa, packA: true, packB: false))]
+                        GemmVariant(shapeClass: .tallSkinny, spec: tiny(d, isa, packA: true, packB: false)),
+                        // Other blocking for threaded calls of two classes (the fallback's and one other).
+                        GemmVariant(shapeClass: .large, spec: threaded(tiny(d, isa, packA: true, packB: false, parallel: .columns)), threaded: true),
+                        GemmVariant(shapeClass: .smallK, spec: threaded(tiny(d, isa, packA: true, packB: true, parallel: .rows)), threaded: true)]
             })
         }
         return KernelsConfig(version: blastuneVersion, machine: machine, origin: "test", library: lib)

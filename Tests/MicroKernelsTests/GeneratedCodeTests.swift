@@ -37,6 +37,33 @@ struct GeneratedCodeTests {
         }
     }
 
+    @Test("a class's threaded variant serves its calls on more than one thread, its unthreaded one the others")
+    func threadedDispatch() throws {
+        let config = Fixtures.config(.generic, .perClass)
+        let source = try LibraryGenerator.sources(for: config).source
+        for d in DType.allCases {
+            let serving = config.library.servingVariants(d)
+            func index(_ cls: ShapeClass, threaded: Bool) -> Int? {
+                serving.firstIndex { $0.shapeClass == cls && $0.threaded == threaded }
+            }
+            for cls in ShapeClass.dispatchOrder {
+                guard let plain = index(cls, threaded: false) else { continue }
+                // The dispatch block of the class: from its comment to the next return of the plain variant.
+                guard let start = source.range(of: "/* \(cls.rawValue) */ {\n", range: source.range(of: "static int bt_\(d.blasLetter)_run")!.upperBound..<source.endIndex) else {
+                    Issue.record("\(d) \(cls): no dispatch block"); continue
+                }
+                let end = source.range(of: "return bt_\(d.blasLetter)\(plain)_gemm(", range: start.upperBound..<source.endIndex)!
+                let block = String(source[start.upperBound..<end.lowerBound])
+                if let t = index(cls, threaded: true) {
+                    #expect(block.contains("if (nt > 1) return bt_\(d.blasLetter)\(t)_gemm("), "\(d) \(cls): \(block)")
+                } else {
+                    #expect(!block.contains("nt > 1"), "\(d) \(cls): \(block)")
+                }
+            }
+            #expect(serving.filter(\.threaded).map(\.shapeClass) == [.large, .smallK])
+        }
+    }
+
     @Test("the portable backend compiles for aarch64 without warnings (clang, cross headers)")
     func portableOnAArch64() throws {
         let headers = "/usr/aarch64-linux-gnu/include"

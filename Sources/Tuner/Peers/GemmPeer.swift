@@ -104,7 +104,8 @@ public struct GemmPeer: @unchecked Sendable {
             var buf = [CChar](repeating: 0, count: 256)
             if let v = dlsym(h, "MKL_Get_Version_String") {
                 unsafeBitCast(v, to: (@convention(c) (UnsafeMutablePointer<CChar>, Int32) -> Void).self)(&buf, Int32(buf.count))
-                return String(cString: buf).trimmingCharacters(in: .whitespaces)
+                let bytes = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+                return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespaces)
             }
             return name
         }
