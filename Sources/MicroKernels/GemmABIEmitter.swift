@@ -11,14 +11,16 @@ enum GemmABIEmitter {
             "", "layout", "transa", "transb", "m", "n", "k", "alpha", "a", "lda", "b", "ldb", "beta", "c", "ldc"
         };
 
-        /* Checks every GEMM argument before anything is touched. Returns a status and, when
-           it is not BT_OK, the CBLAS number of the parameter at fault in *bad. */
-        static int bt_gemm_check(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,
-            int alpha_zero, const void *a, int64_t lda, const void *b, int64_t ldb,
-            const void *c, int64_t ldc, int64_t elem, int *bad)
+        /* The checks of every GEMM argument but the operands' addresses: layout, transposes,
+           sizes, leading dimensions, and the bytes each operand spans fitting 64 bits, stored
+           in bytes[0..2] for A, B and C (0 for an operand that is not read). Returns a status
+           and, when it is not BT_OK, the CBLAS number of the parameter at fault in *bad. */
+        static int bt_gemm_check_dims(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,
+            int alpha_zero, int64_t lda, int64_t ldb, int64_t ldc, int64_t elem, int64_t bytes[3], int *bad)
         {
             const int row = layout == 101, ta = transa != 111, tb = transb != 111;
             *bad = 0;
+            bytes[0] = bytes[1] = bytes[2] = 0;
             if (layout != 101 && layout != 102) { *bad = 1; return BT_EINVAL; }
             if (transa < 111 || transa > 113) { *bad = 2; return BT_EINVAL; }
             if (transb < 111 || transb > 113) { *bad = 3; return BT_EINVAL; }
@@ -33,14 +35,36 @@ enum GemmABIEmitter {
             if (ldb < (b_inner > 1 ? b_inner : 1)) { *bad = 11; return BT_EINVAL; }
             if (ldc < (c_inner > 1 ? c_inner : 1)) { *bad = 14; return BT_EINVAL; }
             if (m == 0 || n == 0) return BT_OK;
-            if (!c) { *bad = 13; return BT_EINVAL; }
-            if (!bt_span_ok(c, c_inner, c_outer, ldc, elem)) { *bad = 14; return BT_EOVERFLOW; }
+            if (!bt_span_bytes(c_inner, c_outer, ldc, elem, &bytes[2])) { *bad = 14; return BT_EOVERFLOW; }
             if (k == 0 || alpha_zero) return BT_OK;
+            if (!bt_span_bytes(a_inner, a_outer, lda, elem, &bytes[0])) { *bad = 9; return BT_EOVERFLOW; }
+            if (!bt_span_bytes(b_inner, b_outer, ldb, elem, &bytes[1])) { *bad = 11; return BT_EOVERFLOW; }
+            return BT_OK;
+        }
+
+        /* The operands' part: present where read, inside the address space. */
+        static int bt_gemm_check_ptrs(const void *a, const void *b, const void *c, const int64_t bytes[3], int *bad)
+        {
+            if (bytes[2] == 0) return BT_OK;
+            if (!c) { *bad = 13; return BT_EINVAL; }
+            if (!bt_fits(c, bytes[2])) { *bad = 14; return BT_EOVERFLOW; }
+            if (bytes[0] == 0) return BT_OK;
             if (!a) { *bad = 8; return BT_EINVAL; }
             if (!b) { *bad = 10; return BT_EINVAL; }
-            if (!bt_span_ok(a, a_inner, a_outer, lda, elem)) { *bad = 9; return BT_EOVERFLOW; }
-            if (!bt_span_ok(b, b_inner, b_outer, ldb, elem)) { *bad = 11; return BT_EOVERFLOW; }
+            if (!bt_fits(a, bytes[0])) { *bad = 9; return BT_EOVERFLOW; }
+            if (!bt_fits(b, bytes[1])) { *bad = 11; return BT_EOVERFLOW; }
             return BT_OK;
+        }
+
+        /* Checks every GEMM argument before anything is touched. Returns a status and, when
+           it is not BT_OK, the CBLAS number of the parameter at fault in *bad. */
+        static int bt_gemm_check(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,
+            int alpha_zero, const void *a, int64_t lda, const void *b, int64_t ldb,
+            const void *c, int64_t ldc, int64_t elem, int *bad)
+        {
+            int64_t bytes[3];
+            const int st = bt_gemm_check_dims(layout, transa, transb, m, n, k, alpha_zero, lda, ldb, ldc, elem, bytes, bad);
+            return st != BT_OK ? st : bt_gemm_check_ptrs(a, b, c, bytes, bad);
         }
 
         static void bt_cblas_error(const char *routine, int bad, int status)
@@ -74,32 +98,22 @@ enum GemmABIEmitter {
             """
     }
 
-    /// The threads a call of `s` runs on (its tuned count unless the caller set one).
+    /// The threads a call of `s` runs on (`request`, else its tuned count unless the caller set one).
     private static func threads(_ s: GemmSpec) -> String {
-        "bt_pick_threads(\(s.threads), m, n, k, ((m + \(s.mr - 1)) / \(s.mr)) * ((n < \(s.nc) ? (n + \(s.nr - 1)) / \(s.nr) : \(s.nc / s.nr))))"
+        "bt_pick_threads(request, \(s.threads), m, n, k, ((m + \(s.mr - 1)) / \(s.mr)) * ((n < \(s.nc) ? (n + \(s.nr - 1)) / \(s.nr) : \(s.nc / s.nr))))"
     }
 
-    /// A call of variant `index` on `nt` threads.
-    private static func run(_ d: String, _ index: Int, _ nt: String) -> String {
-        "return bt_\(d)\(index)_gemm(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, \(nt));"
-    }
-
-    /// A call of the class's variant with its tuned thread count, or of its threaded
-    /// variant when the call runs on more than one thread.
-    private static func call(_ d: String, _ plain: (index: Int, variant: GemmVariant),
-                             threaded: (index: Int, variant: GemmVariant)?) -> String {
-        guard let t = threaded else {
-            return """
-            {
-                    \(run(d, plain.index, threads(plain.variant.spec)))
-                }
-            """
-        }
+    /// The choice of the class's variant with its thread count, or of its threaded variant
+    /// when the call runs on more than one thread.
+    private static func choice(_ d: String, _ plain: (index: Int, variant: GemmVariant),
+                               threaded: (index: Int, variant: GemmVariant)?) -> String {
+        let choosePlain = "{ *nt = \(threads(plain.variant.spec)); return bt_\(d)\(plain.index)_gemm; }"
+        guard let t = threaded else { return choosePlain }
         return """
             {
-                    const int nt = \(threads(t.variant.spec));
-                    if (nt > 1) \(run(d, t.index, "nt")) /* threaded blocking */
-                    \(run(d, plain.index, threads(plain.variant.spec)))
+                    *nt = \(threads(t.variant.spec));
+                    if (*nt > 1) return bt_\(d)\(t.index)_gemm; /* threaded blocking */
+                    \(choosePlain)
                 }
             """
     }
@@ -116,14 +130,14 @@ enum GemmABIEmitter {
         if let fallback = byClass[.large] ?? byClass[.any] ?? plain.first {
             for cls in ShapeClass.dispatchOrder where cls != .large {
                 if let v = byClass[cls] {
-                    dispatch.append("    if (\(cls.cCondition)) /* \(cls.rawValue) */ \(call(d, v, threaded: threadedByClass[cls]))")
+                    dispatch.append("    if (\(cls.cCondition)) /* \(cls.rawValue) */ \(choice(d, v, threaded: threadedByClass[cls]))")
                 }
             }
             let cls = fallback.variant.shapeClass
-            dispatch.append("    /* \(cls.rawValue) */ \(call(d, fallback, threaded: threadedByClass[cls]))")
+            dispatch.append("    /* \(cls.rawValue) */ \(choice(d, fallback, threaded: threadedByClass[cls]))")
         } else {
-            dispatch.append("    (void)transa; (void)transb; (void)m; (void)n; (void)k; (void)alpha; (void)a; (void)lda;\n"
-                + "    (void)b; (void)ldb; (void)beta; (void)c; (void)ldc;\n    return BT_EUNSUPPORTED; /* no \(dtype.rawValue) kernel in this library */")
+            dispatch.append("    (void)m; (void)n; (void)k; (void)request;\n"
+                + "    *nt = 1;\n    return NULL; /* no \(dtype.rawValue) kernel in this library */")
         }
         let call = dispatch.joined(separator: "\n")
         return """
@@ -139,12 +153,25 @@ enum GemmABIEmitter {
                 }
             }
 
-            /* Column-major core for checked arguments with m, n, k > 0 and alpha != 0:
-               the kernel of the call's shape class. */
+            /* A variant's column-major driver, for checked arguments with m, n, k > 0 and alpha != 0. */
+            typedef int (*bt_\(d)_kernel)(int transa, int transb, int64_t m, int64_t n, int64_t k, \(t) alpha,
+                const \(t) *a, int64_t lda, const \(t) *b, int64_t ldb, \(t) beta, \(t) *c, int64_t ldc, int nthreads);
+
+            /* The kernel of a column-major call's shape class and its thread count in *nt
+               (`request` > 0 asks for that many threads); NULL when the library has none. */
+            static bt_\(d)_kernel bt_\(d)_select(int transa, int transb, int64_t m, int64_t n, int64_t k, int request, int *nt)
+            {
+                (void)transa; (void)transb;
+            \(call)
+            }
+
+            /* Column-major core for checked arguments with m, n, k > 0 and alpha != 0. */
             static int bt_\(d)_run(int transa, int transb, int64_t m, int64_t n, int64_t k, \(t) alpha,
                 const \(t) *a, int64_t lda, const \(t) *b, int64_t ldb, \(t) beta, \(t) *c, int64_t ldc)
             {
-            \(call)
+                int nt;
+                const bt_\(d)_kernel f = bt_\(d)_select(transa, transb, m, n, k, 0, &nt);
+                return f ? f(transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, nt) : BT_EUNSUPPORTED;
             }
 
             BT_EXPORT int bt_\(d)gemm(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,

@@ -40,6 +40,61 @@ enum HeaderEmitter {
                      double alpha, const double *a, int64_t lda, const double *b, int64_t ldb,
                      double beta, double *c, int64_t ldc);
 
+        /* Plans: check once, call many times. bt_sgemm_plan checks a GEMM call without its
+           operands (the checks and statuses of bt_sgemm), chooses its kernel and thread count
+           (threads: 0 as bt_sgemm would now, bt_set_num_threads's count or the tuned one; n > 0
+           at most n; above 1024 BT_EINVAL) and returns a plan, or NULL with the status in
+           *status (which may be NULL; BT_OK on success). bt_sgemm_execute(plan, a, b, c) then
+           runs it, checking only the plan's tag (NULL or an f64 plan: BT_EINVAL) and the
+           operands (NULL where read: BT_EINVAL; past the end of the address space:
+           BT_EOVERFLOW). A plan is immutable: any number of threads may execute it at once.
+           It lives until bt_plan_destroy (NULL is a no-op), which must not race an execute;
+           it holds no pointer to the operands or to the caller's memory. */
+        typedef struct bt_gemm_plan bt_gemm_plan;
+        bt_gemm_plan *bt_sgemm_plan(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,
+                                    float alpha, int64_t lda, int64_t ldb, float beta, int64_t ldc,
+                                    int threads /* 0: the tuned count */, int *status /* may be NULL */);
+        bt_gemm_plan *bt_dgemm_plan(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,
+                                    double alpha, int64_t lda, int64_t ldb, double beta, int64_t ldc,
+                                    int threads /* 0: the tuned count */, int *status /* may be NULL */);
+        int  bt_sgemm_execute(const bt_gemm_plan *plan, const float *a, const float *b, float *c);
+        int  bt_dgemm_execute(const bt_gemm_plan *plan, const double *a, const double *b, double *c);
+        void bt_plan_destroy(bt_gemm_plan *plan);   /* NULL is a no-op */
+
+        /* Batches of independent GEMMs; threads take whole problems (a tiny problem is never
+           split), as many as bt_set_num_threads or the cores allow, one per 2^18 flops at most.
+           Everything is checked before anything is written: sizes and leading dimensions as for
+           bt_sgemm, batch and group counts >= 0, every operand present where read, every
+           batch x stride span inside 64 bits and the address space. A strided C whose |stride_c|
+           is smaller than one C matrix (the problems would write each other's C) is refused
+           with BT_EINVAL; A and B strides may be 0 or negative. Only BT_ENOMEM, when a kernel
+           cannot get its scratch memory, can leave part of a batch computed. On a refusal,
+           bt_last_error() names the argument and, for groups, the group. */
+        int bt_sgemm_batch_strided(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,
+                                   float alpha, const float *a, int64_t lda, int64_t stride_a,
+                                   const float *b, int64_t ldb, int64_t stride_b,
+                                   float beta, float *c, int64_t ldc, int64_t stride_c, int64_t batch);
+        int bt_dgemm_batch_strided(int layout, int transa, int transb, int64_t m, int64_t n, int64_t k,
+                                   double alpha, const double *a, int64_t lda, int64_t stride_a,
+                                   const double *b, int64_t ldb, int64_t stride_b,
+                                   double beta, double *c, int64_t ldc, int64_t stride_c, int64_t batch);
+        /* Grouped: group g has group_size[g] problems sharing transa[g] ... ldc[g]; the
+           problems' operands a[i], b[i], c[i] are listed group after group. */
+        int bt_sgemm_batch(int layout, const int *transa, const int *transb, const int64_t *m, const int64_t *n,
+                           const int64_t *k, const float *alpha, const float *const *a, const int64_t *lda,
+                           const float *const *b, const int64_t *ldb, const float *beta, float *const *c,
+                           const int64_t *ldc, int64_t group_count, const int64_t *group_size);
+        int bt_dgemm_batch(int layout, const int *transa, const int *transb, const int64_t *m, const int64_t *n,
+                           const int64_t *k, const double *alpha, const double *const *a, const int64_t *lda,
+                           const double *const *b, const int64_t *ldb, const double *beta, double *const *c,
+                           const int64_t *ldc, int64_t group_count, const int64_t *group_size);
+        /* MKL's cblas_sgemm_batch_strided, cblas_dgemm_batch_strided, cblas_sgemm_batch and
+           cblas_dgemm_batch (LP64 int sizes, from <mkl.h>) are exported too: MKL code links
+           unchanged; their errors go to stderr. */
+
+        /* Why the last refused plan or batch call on this thread was refused ("" if none). */
+        const char *bt_last_error(void);
+
         /* Sparse matrices in CSR form with 64-bit row pointers and column indices: row_ptr has
            nrows + 1 entries, row_ptr[0] == 0, nnz = row_ptr[nrows], row r's entries are at
            positions row_ptr[r] .. row_ptr[r + 1] - 1 of col_idx and val, columns in 0 .. ncols - 1.

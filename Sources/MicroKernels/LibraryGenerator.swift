@@ -19,13 +19,14 @@ public enum LibraryGenerator {
         let json = String(decoding: try encoder.encode(config), as: UTF8.self) + "\n"
         var parts = [RuntimeEmitter.prelude(isa: config.library.isa, version: config.version),
                      RuntimeEmitter.info(version: config.version, configJSON: json),
-                     GemmABIEmitter.check]
+                     GemmABIEmitter.check, GemmPlanEmitter.common]
         for dtype in DType.allCases {
             let variants = config.library.servingVariants(dtype)
             let indexed = variants.enumerated().map { (index: $0.offset, variant: $0.element) }
             parts.append(GemmABIEmitter.context(dtype: dtype))
             parts += indexed.map { GemmEmitter(spec: $0.variant.spec, index: $0.index).emit() }
             parts.append(GemmABIEmitter.entryPoints(dtype: dtype, variants: indexed))
+            parts.append(GemmPlanEmitter.entryPoints(dtype: dtype))
         }
         parts += [CSRABIEmitter.common, SpmvEmitter.helpers(isa: config.library.isa)]
         let transpose = config.library.servingTranspose()

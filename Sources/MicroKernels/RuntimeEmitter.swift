@@ -84,16 +84,26 @@ enum RuntimeEmitter {
                 return 0;
             }
 
-            /* Elements spanned by a rows x cols column-major matrix with leading dimension ld,
-               its bytes, and whether p + bytes stays inside the address space. */
-            static int bt_span_ok(const void *p, int64_t rows, int64_t cols, int64_t ld, int64_t elem)
+            /* The bytes spanned by a rows x cols column-major matrix with leading dimension ld in
+               *bytes (0 when empty); 0 when they do not fit 64 bits. */
+            static int bt_span_bytes(int64_t rows, int64_t cols, int64_t ld, int64_t elem, int64_t *bytes)
             {
-                int64_t span, bytes;
+                int64_t span;
+                *bytes = 0;
                 if (rows == 0 || cols == 0) return 1;
                 if (__builtin_mul_overflow(cols - 1, ld, &span)) return 0;
                 if (__builtin_add_overflow(span, rows, &span)) return 0;
-                if (__builtin_mul_overflow(span, elem, &bytes)) return 0;
-                return (uintptr_t)p <= UINTPTR_MAX - (uintptr_t)bytes;
+                return !__builtin_mul_overflow(span, elem, bytes);
+            }
+
+            /* Whether p + bytes stays inside the address space. */
+            static inline int bt_fits(const void *p, int64_t bytes) { return (uintptr_t)p <= UINTPTR_MAX - (uintptr_t)bytes; }
+
+            /* Whether such a matrix at p fits 64 bits and the address space. */
+            static int bt_span_ok(const void *p, int64_t rows, int64_t cols, int64_t ld, int64_t elem)
+            {
+                int64_t bytes;
+                return bt_span_bytes(rows, cols, ld, elem, &bytes) && bt_fits(p, bytes);
             }
 
             /* ---- memory ---- */
@@ -234,12 +244,12 @@ enum RuntimeEmitter {
                 return n;
             }
 
-            /* Threads for one call: the caller's request, else the tuned count, else the cores;
-               never more than one per 2^18 flops (below that a thread costs more than it
-               brings), the cores, or the work units. */
-            static int bt_pick_threads(int tuned, int64_t m, int64_t n, int64_t k, int64_t units)
+            /* Threads for one call: `request` when > 0 (a plan's), else bt_set_num_threads's,
+               else the tuned count, else the cores; never more than one per 2^18 flops (below
+               that a thread costs more than it brings), the cores, or the work units. */
+            static int bt_pick_threads(int request, int tuned, int64_t m, int64_t n, int64_t k, int64_t units)
             {
-                int want = bt_get_num_threads();
+                int want = request > 0 ? request : bt_get_num_threads();
                 if (want == 0) want = tuned;
                 const int cpus = bt_cpu_count();
                 if (want == 0) want = cpus;

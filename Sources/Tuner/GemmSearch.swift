@@ -102,9 +102,11 @@ public final class GemmSearch {
         for dtype in options.dtypes {
             let journal = try SearchJournal(url: store.directory(for: machine).appendingPathComponent("search-gemm-\(dtype.rawValue).jsonl"),
                                             fresh: options.fresh)
-            var file = (options.fresh ? nil : try store.loadGemm(dtype, machine: machine))
+            // --fresh tunes the listed classes again and keeps the others' results (an unreadable
+            // file is then started over).
+            var file = (options.fresh ? (try? store.loadGemm(dtype, machine: machine)) ?? nil : try store.loadGemm(dtype, machine: machine))
                 ?? GemmResultsFile(blastuneVersion: blastuneVersion, fingerprint: machine.fingerprint, machine: machine, dtype: dtype, classes: [])
-            file.classes.removeAll { $0.spec.isa != options.isa }
+            file.classes.removeAll { $0.spec.isa != options.isa || (options.fresh && options.classes.contains($0.shapeClass)) }
             let todo = options.classes.filter { cls in !file.classes.contains { $0.shapeClass == cls } }
             pending -= options.classes.filter { !todo.contains($0) }.map(ShapeSuites.budgetWeight).reduce(0, +)
             for cls in options.classes where !todo.contains(cls) { log("\(dtype.rawValue) \(cls.rawValue): already tuned (use --fresh to tune again)") }
@@ -264,7 +266,10 @@ public final class GemmSearch {
         // threads sharing L3 and memory can favour other block sizes than one thread.
         var chosen = best.spec
         var perThread: [Int: Evaluation] = [1: best]
-        let threadDeadline = classDeadline + Self.threadOverrun
+        // The thread phase keeps its reserve even when the phases before it ran late (a
+        // candidate's build or measurement crossing their end); later classes share what is left.
+        let threadEnd = max(classDeadline, monotonicSeconds() + threadReserve)
+        let threadDeadline = threadEnd + Self.threadOverrun
         for t in options.threads.sorted() where t > 1 {
             var bestAtT: Evaluation?
             for par in ParallelLoop.allCases {
@@ -276,10 +281,10 @@ public final class GemmSearch {
             }
             if t == options.threads.max(), var b = bestAtT {
                 var improved = true
-                while improved && monotonicSeconds() < threadDeadline {
+                while improved && monotonicSeconds() < threadEnd {
                     improved = false
                     for spec in space.blockingMoves(b.spec) {
-                        if monotonicSeconds() > threadDeadline { break }
+                        if monotonicSeconds() > threadEnd { break }
                         let e = try evaluate(spec, threads: t, timer: Self.full, phase: "\(t) threads, blocking")
                         if e.status == .ok && e.score > b.score * (1 + Self.noiseMargin) {
                             b = e

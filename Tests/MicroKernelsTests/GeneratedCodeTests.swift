@@ -48,14 +48,14 @@ struct GeneratedCodeTests {
             }
             for cls in ShapeClass.dispatchOrder {
                 guard let plain = index(cls, threaded: false) else { continue }
-                // The dispatch block of the class: from its comment to the next return of the plain variant.
-                guard let start = source.range(of: "/* \(cls.rawValue) */ {\n", range: source.range(of: "static int bt_\(d.blasLetter)_run")!.upperBound..<source.endIndex) else {
+                // The choice of the class: from its comment to the return of the plain variant.
+                guard let start = source.range(of: "/* \(cls.rawValue) */ {", range: source.range(of: "bt_\(d.blasLetter)_select(int transa")!.upperBound..<source.endIndex) else {
                     Issue.record("\(d) \(cls): no dispatch block"); continue
                 }
-                let end = source.range(of: "return bt_\(d.blasLetter)\(plain)_gemm(", range: start.upperBound..<source.endIndex)!
+                let end = source.range(of: "return bt_\(d.blasLetter)\(plain)_gemm;", range: start.upperBound..<source.endIndex)!
                 let block = String(source[start.upperBound..<end.lowerBound])
                 if let t = index(cls, threaded: true) {
-                    #expect(block.contains("if (nt > 1) return bt_\(d.blasLetter)\(t)_gemm("), "\(d) \(cls): \(block)")
+                    #expect(block.contains("if (*nt > 1) return bt_\(d.blasLetter)\(t)_gemm;"), "\(d) \(cls): \(block)")
                 } else {
                     #expect(!block.contains("nt > 1"), "\(d) \(cls): \(block)")
                 }
@@ -114,6 +114,23 @@ struct GeneratedCodeTests {
         #expect(run.status == 0, "\(run.output)")
         #expect(run.output.contains(" 0 failed"), "\(run.output)")
         #expect(!run.output.contains("runtime error"), "\(run.output)")
+    }
+
+    @Test("plans and batches against a reference under ASan and UBSan: every layout, transpose and scalar, strides of any sign, groups with empty and zero-sized problems, shared plans, and refusals that write nothing and name the argument", arguments: ISA.allCases.filter { MachineProfile.current().supports($0) })
+    func plansAndBatches(_ isa: ISA) throws {
+        // The per-class library (threaded variants, every kernel mode) on the best ISA; the model's elsewhere.
+        let (out, _) = try Fixtures.library(isa, isa == MachineProfile.current().bestISA ? .perClass : .analytical)
+        let exe = try scratchDirectory("batch-\(isa.rawValue)").appendingPathComponent("batch")
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/batch_harness.c")
+        let build = try shell(["gcc", "-std=gnu11", "-O1", "-g", "-fopenmp", "-pthread", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                               "-Wall", "-Wextra", "-Werror", "-I", out.directory.path, out.source.path, source.path, "-o", exe.path, "-lm"])
+        #expect(build.status == 0, "\(build.output)")
+        for threads in ["1", "2"] {
+            let run = try shell([exe.path], env: ["ASAN_OPTIONS": "detect_leaks=1", "BLASTUNE_NUM_THREADS": threads])
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains(" 0 failed"), "\(run.output)")
+            #expect(!run.output.contains("runtime error"), "\(run.output)")
+        }
     }
 
     @Test("an allocation failing inside a kernel (address space limited as by ulimit -v) gives BT_ENOMEM with outputs untouched, and the next call succeeds", arguments: ISA.allCases.filter { MachineProfile.current().supports($0) })

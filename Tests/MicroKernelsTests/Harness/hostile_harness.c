@@ -1,4 +1,5 @@
-/* Hostile calls of every bt_* entry point, built with a library's kernels.c under
+/* Hostile calls of every bt_* entry point (GEMM directly, through plans and as batches of one),
+   built with a library's kernels.c under
    AddressSanitizer and UBSan. Each call either is refused with BT_EINVAL or BT_EOVERFLOW
    and leaves every output byte as it was, or is valid and small enough for the exact-size
    buffers here and must give the naive result. Arguments come from sets of hostile values
@@ -63,8 +64,27 @@ static void gemm_case(int dbl, int tame)
     invalid = invalid || nulls;
     const int fits = !invalid && !empty && !overflow && sa <= CAP && sb <= CAP && sc <= CAP;
     if (!invalid && !empty && !overflow && !fits) goto done; /* valid, but larger than these buffers */
-    int st = dbl ? bt_dgemm(layout, ta, tb, m, n, k, alpha, anull ? NULL : a, lda, bnull ? NULL : b, ldb, beta, cnull ? NULL : c, ldc)
-                 : bt_sgemm(layout, ta, tb, m, n, k, (float)alpha, anull ? NULL : a, lda, bnull ? NULL : b, ldb, (float)beta, cnull ? NULL : c, ldc);
+    /* The same call directly, through a plan, or as a strided batch of one (whose strides
+       then do not matter, hostile as they are). */
+    void *const pa = anull ? NULL : a, *const pb = bnull ? NULL : b, *const pc = cnull ? NULL : c;
+    const int mode = (int)(next() % 3);
+    int st;
+    if (mode == 0) {
+        st = dbl ? bt_dgemm(layout, ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc)
+                 : bt_sgemm(layout, ta, tb, m, n, k, (float)alpha, pa, lda, pb, ldb, (float)beta, pc, ldc);
+    } else if (mode == 1) {
+        int ps = -1;
+        const int threads = (int)(next() % 3);
+        bt_gemm_plan *plan = dbl ? bt_dgemm_plan(layout, ta, tb, m, n, k, alpha, lda, ldb, beta, ldc, threads, &ps)
+                                 : bt_sgemm_plan(layout, ta, tb, m, n, k, (float)alpha, lda, ldb, (float)beta, ldc, threads, &ps);
+        if ((plan != NULL) != (ps == BT_OK)) FAIL("plan %p with status %d", (void *)plan, ps);
+        st = !plan ? ps : dbl ? bt_dgemm_execute(plan, pa, pb, pc) : bt_sgemm_execute(plan, pa, pb, pc);
+        bt_plan_destroy(plan);
+    } else {
+        static const int64_t strides[] = {0, -1, 17, INT64_MAX, INT64_MIN};
+        st = dbl ? bt_dgemm_batch_strided(layout, ta, tb, m, n, k, alpha, pa, lda, PICK(strides), pb, ldb, PICK(strides), beta, pc, ldc, PICK(strides), 1)
+                 : bt_sgemm_batch_strided(layout, ta, tb, m, n, k, (float)alpha, pa, lda, PICK(strides), pb, ldb, PICK(strides), (float)beta, pc, ldc, PICK(strides), 1);
+    }
     calls++;
     if (invalid || overflow || empty) {
         const int want = invalid ? BT_EINVAL : overflow ? BT_EOVERFLOW : BT_OK;
