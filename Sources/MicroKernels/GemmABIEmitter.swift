@@ -121,12 +121,15 @@ enum GemmABIEmitter {
     /// The entry points of one dtype, dispatching each call to the variant of its shape
     /// class (`variants` are indices into the library's variants of this dtype), the
     /// class's threaded variant for calls on more than one thread.
-    static func entryPoints(dtype: DType, variants: [(index: Int, variant: GemmVariant)]) -> String {
+    static func entryPoints(dtype: DType, variants: [(index: Int, variant: GemmVariant)], small: SmallKernelEmitter? = nil) -> String {
         let t = dtype.cType, d = dtype.blasLetter
         let plain = variants.filter { !$0.variant.threaded }, threadedOnes = variants.filter { $0.variant.threaded }
         let byClass = Dictionary(plain.map { ($0.variant.shapeClass, $0) }, uniquingKeysWith: { a, _ in a })
         let threadedByClass = Dictionary(threadedOnes.map { ($0.variant.shapeClass, $0) }, uniquingKeysWith: { a, _ in a })
         var dispatch: [String] = []
+        if let small, !plain.isEmpty {
+            dispatch.append("    if (\(small.condition)) { *nt = 1; return \(small.name); } /* small, read in place */")
+        }
         if let fallback = byClass[.large] ?? byClass[.any] ?? plain.first {
             for cls in ShapeClass.dispatchOrder where cls != .large {
                 if let v = byClass[cls] {

@@ -68,6 +68,9 @@ public final class KernelLibrary: @unchecked Sendable {
     }
 
     public func strerror(_ status: Int32) -> String { strerrorFn(status).map { String(cString: $0) } ?? "" }
+
+    /// The entry point `name` as a C function of type `T`, nil when the library lacks it.
+    public func symbol<T>(_ name: String, as _: T.Type) -> T? { dlsym(handle, name).map { unsafeBitCast($0, to: T.self) } }
     public var version: String { versionFn().map { String(cString: $0) } ?? "" }
     public var configJSON: String { configFn().map { String(cString: $0) } ?? "" }
     @discardableResult public func setNumThreads(_ n: Int) -> Int32 { setThreadsFn(Int32(truncatingIfNeeded: n)) }

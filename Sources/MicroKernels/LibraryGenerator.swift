@@ -25,7 +25,11 @@ public enum LibraryGenerator {
             let indexed = variants.enumerated().map { (index: $0.offset, variant: $0.element) }
             parts.append(GemmABIEmitter.context(dtype: dtype))
             parts += indexed.map { GemmEmitter(spec: $0.variant.spec, index: $0.index).emit() }
-            parts.append(GemmABIEmitter.entryPoints(dtype: dtype, variants: indexed))
+            // The direct kernel for small problems, when the library has kernels of this dtype.
+            let small = variants.isEmpty ? nil : SmallKernelEmitter(dtype: dtype, isa: config.library.isa,
+                                                                    l1Bytes: config.machine.cache(level: 1)?.sizeBytes ?? 32 << 10)
+            if let small { parts.append(small.emit()) }
+            parts.append(GemmABIEmitter.entryPoints(dtype: dtype, variants: indexed, small: small))
             parts.append(GemmPlanEmitter.entryPoints(dtype: dtype))
         }
         parts += [CSRABIEmitter.common, SpmvEmitter.helpers(isa: config.library.isa)]

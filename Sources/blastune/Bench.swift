@@ -8,7 +8,10 @@ import Tuner
 /// The operations `bench` and `search` know.
 enum Op: String, ExpressibleByArgument, CaseIterable {
     case gemm, spmv, transpose, lu, cholesky
+    case gemmSmall = "gemm-small", gemmBatch = "gemm-batch"
     var sparse: SparseOp? { SparseOp(rawValue: rawValue) }
+    /// gemm-small and gemm-batch: plans and batches against the small-GEMM peers (bench only).
+    var smallGemm: Bool { self == .gemmSmall || self == .gemmBatch }
     /// LU and Cholesky: benchmarks of a factorization built on the generated GEMM (bench only).
     var factorization: FactorizationKind? { FactorizationKind(rawValue: rawValue) }
 }
@@ -16,7 +19,7 @@ enum Op: String, ExpressibleByArgument, CaseIterable {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Time the generated kernels against their peers (OpenBLAS; CSparse, MKL, scipy for sparse) in the same process, interleaved.",
-        discussion: "--op lu and --op cholesky time blocked factorizations whose trailing updates go through the generated dgemm (panels through LAPACKE) against LAPACKE_dgetrf / LAPACKE_dpotrf on OpenBLAS, on n x n f64 matrices (--sizes n,...; default 1000,2000,4000,8000), and check both backward errors.")
+        discussion: "--op gemm-small times 1-thread GEMMs of small shapes (cubes 8 to 120 and 33x65x17, or --sizes) through plans and bt_?gemm against OpenBLAS, BLIS, MKL and libxsmm's dispatched kernels, and the call cost of each (a 1x1x1 product). --op gemm-batch times strided batches (10,000 problems of 8^3, 16^3, 32^3, 1,000 of 64^3) against loops of each peer's calls and MKL's batch call. --op lu and --op cholesky time blocked factorizations whose trailing updates go through the generated dgemm (panels through LAPACKE) against LAPACKE_dgetrf / LAPACKE_dpotrf on OpenBLAS, on n x n f64 matrices (--sizes n,...; default 1000,2000,4000,8000), and check both backward errors.")
 
     @Option(help: "Operation: \(Op.allCases.map(\.rawValue).joined(separator: ", ")).")
     var op: Op
@@ -129,6 +132,7 @@ struct Bench: ParsableCommand {
         let machine = MachineProfile.current()
         if let sparse = op.sparse { return try runSparse(sparse, machine: machine) }
         if let kind = op.factorization { return try runFactorization(kind, machine: machine) }
+        if op.smallGemm { return try runSmallGemm(machine: machine) }
         let (libDir, config, loaded) = try loadLibrary(machine: machine)
         let isa = config.library.isa
         try applyPeerConfigurations(isa: isa, machine: machine)

@@ -42,6 +42,7 @@ struct Search: ParsableCommand {
         guard !(resume && fresh) else { throw ValidationError("--resume and --fresh exclude each other") }
         if let budget { guard budget > 0 && budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") } }
         try matrices.check(op: op)
+        if op.smallGemm || op.factorization != nil { throw ValidationError("--op \(op.rawValue) is for bench only; search tunes gemm, spmv and transpose") }
         _ = try parseClasses()
         if let threads { _ = try parseIntList(threads, name: "threads").map { t in
             guard t >= 1 && t <= 1024 else { throw ValidationError("--threads: \(t) is not 1 to 1024") }
