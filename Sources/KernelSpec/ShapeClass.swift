@@ -84,23 +84,43 @@ public struct LibrarySpec: Codable, Hashable, Sendable {
     public var gemm: [GemmVariant]
     public var spmv: [SparseVariant<SpmvSpec>]
     public var transpose: [SparseVariant<TransposeSpec>]
+    /// Kernels specialised to exact shapes, dispatched before the classes.
+    public var shapes: [ShapeKernelSpec]
 
     public init(isa: ISA, gemm: [GemmVariant], spmv: [SparseVariant<SpmvSpec>] = [],
-                transpose: [SparseVariant<TransposeSpec>] = []) {
+                transpose: [SparseVariant<TransposeSpec>] = [], shapes: [ShapeKernelSpec] = []) {
         self.isa = isa
         self.gemm = gemm
         self.spmv = spmv
         self.transpose = transpose
+        self.shapes = shapes
     }
 
-    private enum CodingKeys: String, CodingKey { case isa, gemm, spmv, transpose }
+    private enum CodingKeys: String, CodingKey { case isa, gemm, spmv, transpose, shapes }
 
-    /// Decodes a library spec; the sparse lists are optional.
+    /// Decodes a library spec; the sparse and shape lists are optional.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(isa: try c.decode(ISA.self, forKey: .isa), gemm: try c.decode([GemmVariant].self, forKey: .gemm),
                   spmv: try c.decodeIfPresent([SparseVariant<SpmvSpec>].self, forKey: .spmv) ?? [],
-                  transpose: try c.decodeIfPresent([SparseVariant<TransposeSpec>].self, forKey: .transpose) ?? [])
+                  transpose: try c.decodeIfPresent([SparseVariant<TransposeSpec>].self, forKey: .transpose) ?? [],
+                  shapes: try c.decodeIfPresent([ShapeKernelSpec].self, forKey: .shapes) ?? [])
+    }
+
+    /// Encodes the library spec; the shape list only when it has kernels.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(isa, forKey: .isa)
+        try c.encode(gemm, forKey: .gemm)
+        try c.encode(spmv, forKey: .spmv)
+        try c.encode(transpose, forKey: .transpose)
+        if !shapes.isEmpty { try c.encode(shapes, forKey: .shapes) }
+    }
+
+    /// The specialised kernels of `dtype` that calls are dispatched to (the first per call shape).
+    public func servingShapes(_ dtype: DType) -> [ShapeKernelSpec] {
+        var seen = Set<UInt64>()
+        return shapes.filter { $0.dtype == dtype && seen.insert($0.shape.dispatchKey).inserted }
     }
 
     /// The SpMV kernels of `dtype` per class in dispatch order, the default spec as fallback.
@@ -140,6 +160,13 @@ public struct LibrarySpec: Codable, Hashable, Sendable {
         for d in DType.allCases where gemm.contains(where: { $0.spec.dtype == d })
             && !gemm.contains(where: { $0.spec.dtype == d && !$0.threaded && ($0.shapeClass == .any || $0.shapeClass == .large) }) {
             throw SpecValidationError(field: "gemm", reason: "no \(d.rawValue) fallback kernel (shape class 'any' or 'large')")
+        }
+        for (i, s) in shapes.enumerated() {
+            do { try s.validate() } catch { throw SpecValidationError(field: "shapes[\(i)].\(error.field)", reason: error.reason) }
+            guard s.isa == isa else { throw SpecValidationError(field: "shapes[\(i)].isa", reason: "\(s.isa.rawValue) differs from the library's ISA \(isa.rawValue)") }
+            guard gemm.contains(where: { $0.spec.dtype == s.dtype }) else {
+                throw SpecValidationError(field: "shapes[\(i)]", reason: "no \(s.dtype.rawValue) class kernels to go with it")
+            }
         }
         for (i, v) in spmv.enumerated() {
             do { try v.spec.validate() } catch { throw SpecValidationError(field: "spmv[\(i)].\(error.field)", reason: error.reason) }

@@ -121,12 +121,16 @@ enum GemmABIEmitter {
     /// The entry points of one dtype, dispatching each call to the variant of its shape
     /// class (`variants` are indices into the library's variants of this dtype), the
     /// class's threaded variant for calls on more than one thread.
-    static func entryPoints(dtype: DType, variants: [(index: Int, variant: GemmVariant)], small: SmallKernelEmitter? = nil) -> String {
+    static func entryPoints(dtype: DType, variants: [(index: Int, variant: GemmVariant)], small: SmallKernelEmitter? = nil,
+                            shapes: [ShapeKernelSpec] = []) -> String {
         let t = dtype.cType, d = dtype.blasLetter
         let plain = variants.filter { !$0.variant.threaded }, threadedOnes = variants.filter { $0.variant.threaded }
         let byClass = Dictionary(plain.map { ($0.variant.shapeClass, $0) }, uniquingKeysWith: { a, _ in a })
         let threadedByClass = Dictionary(threadedOnes.map { ($0.variant.shapeClass, $0) }, uniquingKeysWith: { a, _ in a })
         var dispatch: [String] = []
+        if !shapes.isEmpty {
+            dispatch.append("    { const int s = bt_\(d)_shape_find(transa, transb, m, n, k); if (s >= 0) { (void)request; *nt = 1; return bt_\(d)_shape_kernels[s]; } } /* exact shapes */")
+        }
         if let small, !plain.isEmpty {
             dispatch.append("    if (\(small.condition)) { *nt = 1; return \(small.name); } /* small, read in place */")
         }
@@ -160,6 +164,7 @@ enum GemmABIEmitter {
             typedef int (*bt_\(d)_kernel)(int transa, int transb, int64_t m, int64_t n, int64_t k, \(t) alpha,
                 const \(t) *a, int64_t lda, const \(t) *b, int64_t ldb, \(t) beta, \(t) *c, int64_t ldc, int nthreads);
 
+            \(ShapeDispatchEmitter(dtype: dtype, specs: shapes).emit())
             /* The kernel of a column-major call's shape class and its thread count in *nt
                (`request` > 0 asks for that many threads); NULL when the library has none. */
             static bt_\(d)_kernel bt_\(d)_select(int transa, int transb, int64_t m, int64_t n, int64_t k, int request, int *nt)

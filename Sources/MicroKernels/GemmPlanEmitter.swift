@@ -22,6 +22,7 @@ enum GemmPlanEmitter {
             float salpha, sbeta;
             double dalpha, dbeta;
             void (*kernel)(void);  /* bt_s_kernel or bt_d_kernel */
+            void (*direct)(void);  /* bt_s_direct or bt_d_direct: the exact shape's kernel, or NULL */
         };
 
         /* The last refusal's detail on this thread. */
@@ -115,6 +116,8 @@ enum GemmPlanEmitter {
                     const bt_\(d)_kernel f = bt_\(d)_select(p->transa, p->transb, p->m, p->n, p->k, threads, &p->nthreads);
                     if (!f) return BT_EUNSUPPORTED;
                     p->kernel = (void (*)(void))f;
+                    const int s = bt_\(d)_shape_find(p->transa, p->transb, p->m, p->n, p->k);
+                    if (s >= 0) p->direct = (void (*)(void))bt_\(d)_shape_plans[s];
                 }
                 return BT_OK;
             }
@@ -122,6 +125,7 @@ enum GemmPlanEmitter {
             /* Runs a filled plan on operands whose addresses were checked. */
             static inline int bt_\(d)_plan_run(const bt_gemm_plan *p, const \(t) *a, const \(t) *b, \(t) *c)
             {
+                if (p->direct) return ((bt_\(d)_direct)p->direct)(p, a, b, c);
                 if (p->action == 0) return BT_OK;
                 if (p->action == 1) { bt_\(d)_scale(p->m, p->n, p->\(beta), c, p->ldc); return BT_OK; }
                 return ((bt_\(d)_kernel)p->kernel)(p->transa, p->transb, p->m, p->n, p->k, p->\(alpha), p->swap ? b : a, p->lda,

@@ -29,7 +29,8 @@ public enum LibraryGenerator {
             let small = variants.isEmpty ? nil : SmallKernelEmitter(dtype: dtype, isa: config.library.isa,
                                                                     l1Bytes: config.machine.cache(level: 1)?.sizeBytes ?? 32 << 10)
             if let small { parts.append(small.emit()) }
-            parts.append(GemmABIEmitter.entryPoints(dtype: dtype, variants: indexed, small: small))
+            parts.append(GemmABIEmitter.entryPoints(dtype: dtype, variants: indexed, small: small,
+                                                    shapes: variants.isEmpty ? [] : config.library.servingShapes(dtype)))
             parts.append(GemmPlanEmitter.entryPoints(dtype: dtype))
         }
         parts += [CSRABIEmitter.common, SpmvEmitter.helpers(isa: config.library.isa)]

@@ -42,9 +42,15 @@ public struct ConfigResolver: Sendable {
             }
         }
         var library = LibrarySpec(isa: isa, gemm: variants)
-        let fromFile = try specFile.map(Self.readSparseVariants) ?? ([], [])
+        let fromFile = try specFile.map(Self.readSparseVariants) ?? ([], [], [])
         library.spmv = fromFile.0.filter { $0.spec.isa == isa }
         library.transpose = fromFile.1.filter { $0.spec.isa == isa }
+        library.shapes = fromFile.2.filter { $0.isa == isa }
+        for dtype in DType.allCases where !library.shapes.contains(where: { $0.dtype == dtype }) && variants.contains(where: { $0.spec.dtype == dtype }) {
+            let mine = try results.loadShapes(dtype, machine: machine)?.shapes.map(\.spec).filter { $0.isa == isa } ?? []
+            library.shapes += mine
+            if !mine.isEmpty { origins.append("tuned") }
+        }
         for dtype in DType.allCases where !library.spmv.contains(where: { $0.spec.dtype == dtype }) {
             if let tuned = try results.loadSparse(.spmv, dtype: dtype, machine: machine) {
                 let mine = tuned.classes.compactMap { c in c.spmv.map { SparseVariant(matrixClass: c.matrixClass, spec: $0) } }.filter { $0.spec.isa == isa }
@@ -61,13 +67,14 @@ public struct ConfigResolver: Sendable {
                              origin: Array(Set(origins)).sorted().joined(separator: "+"), library: library)
     }
 
-    /// The sparse variants of a spec file holding a kernels.json or a library spec (none otherwise).
-    static func readSparseVariants(_ url: URL) throws -> ([SparseVariant<SpmvSpec>], [SparseVariant<TransposeSpec>]) {
-        guard let data = FileManager.default.contents(atPath: url.path) else { return ([], []) }
+    /// The sparse variants and exact-shape kernels of a spec file holding a kernels.json or a
+    /// library spec (none otherwise).
+    static func readSparseVariants(_ url: URL) throws -> ([SparseVariant<SpmvSpec>], [SparseVariant<TransposeSpec>], [ShapeKernelSpec]) {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return ([], [], []) }
         let dec = JSONDecoder()
-        if let cfg = try? dec.decode(KernelsConfig.self, from: data) { return (cfg.library.spmv, cfg.library.transpose) }
-        if let lib = try? dec.decode(LibrarySpec.self, from: data) { return (lib.spmv, lib.transpose) }
-        return ([], [])
+        if let cfg = try? dec.decode(KernelsConfig.self, from: data) { return (cfg.library.spmv, cfg.library.transpose, cfg.library.shapes) }
+        if let lib = try? dec.decode(LibrarySpec.self, from: data) { return (lib.spmv, lib.transpose, lib.shapes) }
+        return ([], [], [])
     }
 
     /// Reads the GEMM variants of a spec file.

@@ -24,6 +24,9 @@ public struct WorkerRequest: Codable, Sendable {
         /// Check the peer named `peer` (loaded with this worker's environment) against a
         /// reference, then time it on each shape (GFLOPS in `peerGflops`).
         case peer
+        /// Check each exact-shape candidate `bt_shapecand_0 ..< candidates` of `exactShape`
+        /// against OpenBLAS, then time them all interleaved with every peer, one thread.
+        case shapes
     }
     public var kind: Kind
     public var library: String
@@ -40,6 +43,9 @@ public struct WorkerRequest: Codable, Sendable {
     public var baseline: String? = nil
     /// For `peer`: the peer's name (``GemmPeer/names``).
     public var peer: String? = nil
+    /// For `shapes`: the shape and the number of candidates in the library.
+    public var exactShape: GemmShapeKey? = nil
+    public var candidates: Int = 0
 
     public init(kind: Kind, library: String, dtype: DType, shapes: [GemmShape] = [], threads: Int = 1,
                 timer: TimerSettings, tileFlops: [Double] = [], op: SparseOp? = nil, matrices: [MatrixSource] = [], peer: String? = nil) {
@@ -78,6 +84,10 @@ public struct WorkerResponse: Codable, Sendable {
     /// For `peer`: GFLOPS on each shape and the configuration the peer reported.
     public var peerGflops: [Double] = []
     public var peerConfiguration: String?
+    /// For `shapes`: GFLOPS of each candidate (0: it failed, see `candidateFailures`) and of each peer.
+    public var candidateGflops: [Double] = []
+    public var candidateFailures: [String?] = []
+    public var namedPeerGflops: [String: Double] = [:]
 
     public init(error: String? = nil, wrong: String? = nil, measurements: [ShapeMeasurement] = [], tileGflops: [Double] = [],
                 sparseTimes: [TimingStats] = []) {

@@ -70,6 +70,7 @@ public final class WorkerService {
         switch req.kind {
         case .tiles: return tiles(req)
         case .peer: return peer(req)
+        case .shapes: return shapes(req)
         case .sparse:
             do { return try sparse(req, lib: load(req.library)) } catch { return WorkerResponse(error: "\(error)") }
         case .gemm:

@@ -38,12 +38,26 @@ struct Search: ParsableCommand {
     @Option(help: "The Results folder.")
     var results: String = "Results"
 
+    @Option(help: "Exact GEMM shapes to tune each on its own, comma-separated MxNxK[:col|row:n|t:n|t] (instead of the classes).")
+    var shapes: String?
+
+    @Option(help: "A file of exact shapes to tune, one MxNxK[:col|row:n|t:n|t] a line ('#' starts a comment).")
+    var shapesFile: String?
+
+    @Option(help: "Seconds of search per exact shape and dtype.")
+    var shapeSeconds: Double = 10
+
     func validate() throws {
         guard !(resume && fresh) else { throw ValidationError("--resume and --fresh exclude each other") }
         if let budget { guard budget > 0 && budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") } }
         try matrices.check(op: op)
         if op.smallGemm || op.factorization != nil { throw ValidationError("--op \(op.rawValue) is for bench only; search tunes gemm, spmv and transpose") }
         _ = try parseClasses()
+        if shapes != nil || shapesFile != nil {
+            guard op == .gemm else { throw ValidationError("--shapes and --shapes-file are for --op gemm") }
+            guard shapeSeconds > 0 && shapeSeconds.isFinite else { throw ValidationError("--shape-seconds must be a positive number of seconds") }
+            guard !(try parseShapes()).isEmpty else { throw ValidationError("no shapes given") }
+        }
         if let threads { _ = try parseIntList(threads, name: "threads").map { t in
             guard t >= 1 && t <= 1024 else { throw ValidationError("--threads: \(t) is not 1 to 1024") }
         } }
@@ -55,6 +69,24 @@ struct Search: ParsableCommand {
                 throw ValidationError("--classes: unknown class '\($0)' (one of \(ShapeSuites.tunedClasses.map(\.rawValue).joined(separator: ", ")))")
             }
             return c
+        }
+    }
+
+    /// The exact shapes of --shapes and --shapes-file, in order, without repeats.
+    func parseShapes() throws -> [GemmShapeKey] {
+        var texts = (shapes ?? "").split(separator: ",").map(String.init)
+        if let path = shapesFile {
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("--shapes-file: cannot read \(path)") }
+            for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let body = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+                if body.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+                do { _ = try GemmShapeKey(parsing: body) } catch { throw ValidationError("--shapes-file \(path) line \(n + 1): \(error)") }
+                texts.append(body)
+            }
+        }
+        var seen = Set<GemmShapeKey>()
+        return try texts.compactMap { t in
+            do { let k = try GemmShapeKey(parsing: t); return seen.insert(k).inserted ? k : nil } catch { throw ValidationError("--shapes: \(error)") }
         }
     }
 
@@ -73,6 +105,9 @@ struct Search: ParsableCommand {
         let peers = try PeerCalibration.choice(isa: isa, machine: machine, store: store, worker: worker) { say($0) }
         say("peers for \(isa.rawValue) kernels: " + peers.chosen.map { "\($0.candidate.peer) (\($0.reported ?? $0.candidate.label))" }.joined(separator: ", ")
             + (peers.refused.isEmpty ? "" : "; refused: \(peers.refused.joined(separator: ", "))"))
+        if shapes != nil || shapesFile != nil {
+            return try runShapes(try parseShapes(), machine: machine, isa: isa, store: store, worker: WorkerClient(command: worker, environment: peers.environment))
+        }
         let search = GemmSearch(machine: machine, store: store, options: options, worker: WorkerClient(command: worker, environment: peers.environment))
         search.peerConfigurations = Dictionary(uniqueKeysWithValues: peers.chosen.map { ($0.candidate.peer, $0.reported ?? $0.candidate.label) })
         let bar = ProgressBar()
@@ -97,6 +132,24 @@ struct Search: ParsableCommand {
 }
 
 extension Search {
+    /// Tunes a kernel for each exact shape and dtype and prints what each measured.
+    func runShapes(_ list: [GemmShapeKey], machine: MachineProfile, isa: ISA, store: ResultsStore, worker: WorkerClient) throws {
+        let search = ShapeSearch(machine: machine, store: store, isa: isa, worker: worker)
+        search.log = { say($0) }
+        say("tuning \(list.count) exact shape(s) for \(dtypes.selected.map(\.rawValue).joined(separator: ", ")) on \(machine.fingerprint) (\(isa.rawValue)), about \(Int(shapeSeconds)) s each")
+        var rows: [[String]] = []
+        for dtype in dtypes.selected {
+            let file = try search.run(list, dtype: dtype, secondsPerShape: shapeSeconds)
+            for r in file.shapes where list.contains(r.spec.shape) {
+                rows.append([dtype.rawValue, "\(r.spec.shape)", fmt(r.oursGflops), r.peers.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt($0.value))" }.joined(separator: ", "),
+                             fmt(r.ratio, 2), r.spec.summary])
+            }
+            say("results: \(store.shapesURL(dtype, machine: machine).path)")
+        }
+        say(table(["dtype", "shape", "ours GF/s", "peers GF/s", "vs best", "kernel"], rows))
+        say("(one thread, kernels called directly, alpha 1 and beta 0; `blastune generate` builds them into libkernels.so)")
+    }
+
     func runSparse(_ op: SparseOp, machine: MachineProfile, isa: ISA, threads: [Int]) throws {
         let sources = try matrices.sources()
         let options = SparseSearchOptions(op: op, dtypes: dtypes.selected, threads: threads, budgetSeconds: budget ?? 300,
