@@ -107,8 +107,8 @@ public struct ShapeKernelSpec: Codable, Hashable, Sendable {
 
     /// The largest packed A buffer (on the stack of the calling thread).
     public static let maxPackBytes = 32 << 10
-    /// The most K iterations a kernel may spell out in all (tiles times unrolled K).
-    public static let maxUnrolledSteps = 4096
+    /// The largest K a kernel may unroll entirely.
+    public static let maxFullUnroll = 64
 
     /// Rows of C per tile.
     public var tileRows: Int { rowVectors * vectorISA.lanes(dtype) }
@@ -137,8 +137,8 @@ public struct ShapeKernelSpec: Codable, Hashable, Sendable {
         if packA && (c.m + lanes - 1) / lanes * lanes * c.k * Int(dtype.size) > Self.maxPackBytes {
             throw SpecValidationError(field: "packA", reason: "A of \(c.m)x\(c.k) exceeds the \(Self.maxPackBytes >> 10) KiB pack buffer")
         }
-        if kUnroll == 0 && tileCount * c.k > Self.maxUnrolledSteps {
-            throw SpecValidationError(field: "kUnroll", reason: "unrolling all of K over \(tileCount) tiles spells out more than \(Self.maxUnrolledSteps) steps")
+        if kUnroll == 0 && c.k > Self.maxFullUnroll {
+            throw SpecValidationError(field: "kUnroll", reason: "unrolling all of K spells out more than \(Self.maxFullUnroll) steps")
         }
     }
 

@@ -108,83 +108,115 @@ struct ShapeKernelEmitter {
 
     private func vector() -> String {
         let ops = VectorOps(isa: spec.vectorISA, dtype: spec.dtype)
+        let half = VectorOps(isa: .avx2, dtype: spec.dtype)
         let lanes = ops.lanes, f32 = spec.dtype == .f32, ps = f32 ? "ps" : "pd"
         let (m, n, k) = (dims.m, dims.n, dims.k)
-        let wide = spec.vectorISA == .avx512
-        // A vector of `left` (< lanes) elements at `p`.
-        func maskConst(_ left: Int) -> String {
-            if wide { return "(\(ops.maskType))0x\(String((1 << left) - 1, radix: 16))" }
-            let ones = (0..<lanes).map { $0 < left ? "-1" : "0" }.joined(separator: ", ")
+        // A vector of `left` elements (all when >= its lanes) at p, in `o`'s width.
+        func maskConst(_ o: VectorOps, _ left: Int) -> String {
+            if o.isa == .avx512 { return "(\(o.maskType))0x\(String((1 << left) - 1, radix: 16))" }
+            let ones = (0..<o.lanes).map { $0 < left ? "-1" : "0" }.joined(separator: ", ")
             return f32 ? "_mm256_setr_epi32(\(ones))" : "_mm256_setr_epi64x(\(ones))"
         }
-        func load(_ p: String, _ left: Int) -> String {
-            if left >= lanes { return ops.loadu(p) }
-            return wide ? "_mm512_maskz_loadu_\(ps)(\(maskConst(left)), \(p))" : "_mm256_maskload_\(ps)(\(p), \(maskConst(left)))"
+        func load(_ o: VectorOps, _ p: String, _ left: Int) -> String {
+            if left >= o.lanes { return o.loadu(p) }
+            return o.isa == .avx512 ? "_mm512_maskz_loadu_\(ps)(\(maskConst(o, left)), \(p))" : "_mm256_maskload_\(ps)(\(p), \(maskConst(o, left)))"
         }
-        func store(_ p: String, _ v: String, _ left: Int) -> String {
-            if left >= lanes { return ops.storeu(p, v) }
-            return wide ? "_mm512_mask_storeu_\(ps)(\(p), \(maskConst(left)), \(v))" : "_mm256_maskstore_\(ps)(\(p), \(maskConst(left)), \(v))"
-        }
-        let rowStep = spec.tileRows, colStep = spec.columns
-        var tiles: [(i: Int, j: Int)] = []
-        let rowStarts = Array(stride(from: 0, to: m, by: rowStep)), colStarts = Array(stride(from: 0, to: n, by: colStep))
-        if spec.order == .columns {
-            for j in colStarts { for i in rowStarts { tiles.append((i, j)) } }
-        } else {
-            for i in rowStarts { for j in colStarts { tiles.append((i, j)) } }
+        func store(_ o: VectorOps, _ p: String, _ v: String, _ left: Int) -> String {
+            if left >= o.lanes { return o.storeu(p, v) }
+            return o.isa == .avx512 ? "_mm512_mask_storeu_\(ps)(\(p), \(maskConst(o, left)), \(v))" : "_mm256_maskstore_\(ps)(\(p), \(maskConst(o, left)), \(v))"
         }
         let packed = spec.packA
-        var out = [spec.packA ? pack() : "", "    const \(ops.vtype) va = \(ops.set1("alpha")), vb = \(ops.set1("beta"));"]
-        for (i0, j0) in tiles {
-            let rows = min(rowStep, m - i0), cols = min(colStep, n - j0)
+        /// One tile of `rows` x `cols` at row `i0` and column `j0` (C expressions).
+        func tile(_ rows: Int, _ cols: Int, _ i0: String, _ j0: String) -> String {
             let nv = (rows + lanes - 1) / lanes
             let left = (0..<nv).map { min(lanes, rows - $0 * lanes) }
-            let accs = (0..<nv).flatMap { r in (0..<cols).map { "c\(r)_\($0) = \(ops.zero())" } }.joined(separator: ", ")
+            // A last vector of at most half the lanes of a 512-bit register runs at 256 bits.
+            let vo = left.map { ops.isa == .avx512 && $0 <= lanes / 2 ? half : ops }
+            let accs = (0..<nv).map { r in "\(vo[r].vtype) " + (0..<cols).map { "c\(r)_\($0) = \(vo[r].zero())" }.joined(separator: ", ") + ";" }.joined(separator: " ")
             // Packed A is padded to whole vectors: full loads.
             let loads = (0..<nv).map { r in
-                "const \(ops.vtype) a\(r) = \(load("ap + \(r * lanes)", packed ? lanes : left[r]));"
+                "const \(vo[r].vtype) a\(r) = \(load(vo[r], "ap + \(r * lanes)", packed ? vo[r].lanes : left[r]));"
             }.joined(separator: " ")
+            let narrow = vo.contains { $0.isa != ops.isa }
+            let cast = f32 ? "_mm512_castps512_ps256" : "_mm512_castpd512_pd256"
             let fmas = (0..<cols).map { j in
                 let bsrc = dims.transB ? "bp[\(j) + p * ldb]" : "bp[p + \(j) * ldb]"
-                let f = (0..<nv).map { r in "c\(r)_\(j) = \(ops.fma("a\(r)", "bb", "c\(r)_\(j)"));" }.joined(separator: " ")
-                return "{ const \(ops.vtype) bb = \(ops.set1(bsrc)); \(f) }"
-            }.joined(separator: "\n                ")
-            func stores(_ withBeta: Bool) -> String {
+                let f = (0..<nv).map { r in "c\(r)_\(j) = \(vo[r].fma("a\(r)", vo[r].isa == ops.isa ? "bb" : "bh", "c\(r)_\(j)"));" }.joined(separator: " ")
+                let bh = narrow ? " const \(half.vtype) bh = \(cast)(bb);" : ""
+                return "{ const \(ops.vtype) bb = \(ops.set1(bsrc));\(bh) \(f) }"
+            }.joined(separator: "\n            ")
+            // mode 0: alpha 1, beta 0; 1: beta 0; 2: alpha 1, beta 1; 3: any.
+            func stores(_ mode: Int) -> String {
                 (0..<cols).flatMap { j in
                     (0..<nv).map { r in
-                        let cp = "c + \(i0 + r * lanes) + \(j0 + j) * ldc"
-                        let x = withBeta ? ops.fma("vb", load(cp, left[r]), ops.mul("va", "c\(r)_\(j)")) : ops.mul("va", "c\(r)_\(j)")
-                        return store(cp, x, left[r]) + ";"
+                        let o = vo[r], cp = "c + \(i0) + \(r * lanes) + (\(j0) + \(j)) * ldc", acc = "c\(r)_\(j)"
+                        let va = o.isa == ops.isa ? "va" : "vah", vb = o.isa == ops.isa ? "vb" : "vbh"
+                        let x: String
+                        switch mode {
+                        case 0: x = acc
+                        case 1: x = o.mul(va, acc)
+                        case 2: x = o.add(load(o, cp, left[r]), acc)
+                        default: x = o.fma(vb, load(o, cp, left[r]), o.mul(va, acc))
+                        }
+                        return store(o, cp, x, left[r]) + ";"
                     }
-                }.joined(separator: "\n                ")
+                }.joined(separator: " ")
             }
-            let bBase = dims.transB ? "b + \(j0)" : "b + \(j0) * ldb"
-            out.append("""
-                    { /* rows \(i0)..<\(i0 + rows), columns \(j0)..<\(j0 + cols) */
-                        \(ops.vtype) \(accs);
-                        const \(t) *bp = \(bBase);
-                        \(unrollPragma())
-                        for (int p = 0; p < \(k); p++) {
-                            const \(t) *ap = a + \(i0) + p * lda;
-                            \(loads)
-                            \(fmas)
-                        }
-                        if (beta == 0) {
-                            \(stores(false))
-                        } else {
-                            \(stores(true))
-                        }
+            let bBase = dims.transB ? "b + \(j0)" : "b + (\(j0)) * ldb"
+            return """
+                { /* a tile of \(rows) x \(cols) */
+                    \(accs)
+                    const \(t) *bp = \(bBase);
+                    \(unrollPragma())
+                    for (int p = 0; p < \(k); p++) {
+                        const \(t) *ap = a + \(i0) + p * lda;
+                        \(loads)
+                        \(fmas)
                     }
-                """)
+                    switch (mode) {
+                    case 0: \(stores(0)) break;
+                    case 1: \(stores(1)) break;
+                    case 2: \(stores(2)) break;
+                    default: \(stores(3)) break;
+                    }
+                }
+                """
         }
+        // Full tiles in loops of constant trip counts, the bottom and right edge tiles after them.
+        let rs = spec.tileRows, cs = spec.columns
+        let (fullR, remR, fullC, remC) = (m / rs, m % rs, n / cs, n % cs)
+        func rowsOf(_ cols: Int, _ j0: String) -> String {
+            var parts: [String] = []
+            if fullR > 0 { parts.append("for (int it = 0; it < \(fullR); it++) {\n\(tile(rs, cols, "it * \(rs)", j0))\n}") }
+            if remR > 0 { parts.append(tile(remR, cols, "\(fullR * rs)", j0)) }
+            return parts.joined(separator: "\n")
+        }
+        func colsOf(_ rows: Int, _ i0: String) -> String {
+            var parts: [String] = []
+            if fullC > 0 { parts.append("for (int jt = 0; jt < \(fullC); jt++) {\n\(tile(rows, cs, i0, "jt * \(cs)"))\n}") }
+            if remC > 0 { parts.append(tile(rows, remC, i0, "\(fullC * cs)")) }
+            return parts.joined(separator: "\n")
+        }
+        var body: [String] = []
+        if spec.order == .columns {
+            if fullC > 0 { body.append("for (int jt = 0; jt < \(fullC); jt++) {\n\(rowsOf(cs, "jt * \(cs)"))\n}") }
+            if remC > 0 { body.append(rowsOf(remC, "\(fullC * cs)")) }
+        } else {
+            if fullR > 0 { body.append("for (int it = 0; it < \(fullR); it++) {\n\(colsOf(rs, "it * \(rs)"))\n}") }
+            if remR > 0 { body.append(colsOf(remR, "\(fullR * rs)")) }
+        }
+        var out = [packed ? pack() : "", "    const \(ops.vtype) va = \(ops.set1("alpha")), vb = \(ops.set1("beta"));",
+                   "    const int mode = beta == 0 ? (alpha == 1 ? 0 : 1) : alpha == 1 && beta == 1 ? 2 : 3;"]
+        if ops.isa == .avx512 { out.append("    const \(half.vtype) vah = \(half.set1("alpha")), vbh = \(half.set1("beta"));\n    (void)vah; (void)vbh;") }
+        out += body
         out.append("    (void)va; (void)vb;")
         return out.filter { !$0.isEmpty }.joined(separator: "\n")
     }
 }
 
 /// Emits the O(1) exact-shape dispatch of one dtype: a perfect hash of the column-major
-/// call (m, n, k, transa, transb) chosen at generation time, so a lookup is one multiply,
-/// one shift and one compare.
+/// call (m, n, k, transa, transb) chosen at generation time, so a lookup is two multiplies,
+/// a table read and one compare.
 public struct ShapeDispatchEmitter {
     let dtype: DType
     let specs: [ShapeKernelSpec]
@@ -193,22 +225,52 @@ public struct ShapeDispatchEmitter {
         specs.enumerated().map { ShapeKernelEmitter(spec: $0.element, tag: "shape\($0.offset)") }
     }
 
-    /// A multiplier and table width (bits) under which `keys` hash to distinct slots.
-    static func perfectHash(_ keys: [UInt64]) -> (seed: UInt64, bits: Int) {
-        var bits = 1
-        while (1 << bits) < 2 * keys.count { bits += 1 }
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
-        while true {
-            for _ in 0..<4096 {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                let seed = (z ^ (z >> 31)) | 1
-                let slots = keys.map { ($0 &* seed) >> UInt64(64 - bits) }
-                if Set(slots).count == keys.count { return (seed, bits) }
+    /// A two-level perfect hash of distinct keys (hash and displace): a key's bucket is
+    /// `(key * m1) >> (64 - bucketBits)`, its slot `((key ^ disp[bucket] * c) * m2) >> (64 - bits)`,
+    /// and no two keys share a slot. The table has at most 4 slots per key (2 when there are many).
+    public struct PerfectHash: Sendable {
+        public static let m1: UInt64 = 0x9E37_79B9_7F4A_7C15
+        public static let m2: UInt64 = 0xBF58_476D_1CE4_E5B9
+        public static let c: UInt64 = 0x94D0_49BB_1331_11EB
+        public var bucketBits: Int
+        public var bits: Int
+        public var displacements: [UInt16]
+
+        public func bucket(_ key: UInt64) -> Int { bucketBits == 0 ? 0 : Int((key &* Self.m1) >> UInt64(64 - bucketBits)) }
+        public func slot(_ key: UInt64) -> Int {
+            Int(((key ^ (UInt64(displacements[bucket(key)]) &* Self.c)) &* Self.m2) >> UInt64(64 - bits))
+        }
+
+        public init(_ keys: [UInt64]) {
+            var bits = 1
+            while (1 << bits) < 2 * max(1, keys.count) { bits += 1 }
+            var bucketBits = 0
+            while (1 << (bucketBits + 1)) <= keys.count / 2 { bucketBits += 1 }
+            while true {
+                self.bits = bits; self.bucketBits = bucketBits
+                displacements = [UInt16](repeating: 0, count: 1 << bucketBits)
+                if fill(keys) { return }
+                bits += 1 // no displacement fits some bucket: a wider table
             }
-            bits += 1
+        }
+
+        /// Chooses each bucket's displacement, biggest buckets first; false when one has none.
+        private mutating func fill(_ keys: [UInt64]) -> Bool {
+            var taken = Set<Int>()
+            let buckets = Dictionary(grouping: keys, by: bucket).sorted { $0.value.count > $1.value.count }
+            for (b, members) in buckets {
+                var found = false
+                for d in 0...UInt16.max {
+                    displacements[b] = d
+                    let slots = members.map(slot)
+                    if Set(slots).count == slots.count && taken.isDisjoint(with: slots) {
+                        taken.formUnion(slots); found = true
+                        break
+                    }
+                }
+                if !found { return false }
+            }
+            return true
         }
     }
 
@@ -233,11 +295,13 @@ public struct ShapeDispatchEmitter {
         }
         for e in es { parts += [e.body(), e.kernel(), e.planEntry()] }
         let keys = specs.map(\.shape.dispatchKey)
-        let (seed, bits) = Self.perfectHash(keys)
-        var slots = [(key: UInt64, index: Int)](repeating: (0, -1), count: 1 << bits)
-        for (i, key) in keys.enumerated() { slots[Int((key &* seed) >> UInt64(64 - bits))] = (key, i) }
+        let hash = PerfectHash(keys)
+        var slots = [(key: UInt64, index: Int)](repeating: (0, -1), count: 1 << hash.bits)
+        for (i, key) in keys.enumerated() { slots[hash.slot(key)] = (key, i) }
+        let bucket = hash.bucketBits == 0 ? "0" : "(unsigned)((key * 0x\(String(PerfectHash.m1, radix: 16))ull) >> \(64 - hash.bucketBits))"
         let table = slots.map { "{ 0x\(String($0.key, radix: 16))u, \($0.index) }" }.joined(separator: ", ")
         parts.append("""
+            static const uint16_t bt_\(d)_shape_disp[\(hash.displacements.count)] = { \(hash.displacements.map(String.init).joined(separator: ", ")) };
             static const struct { uint64_t key; int index; } bt_\(d)_shape_slots[\(slots.count)] = { \(table) };
             static const bt_\(d)_kernel bt_\(d)_shape_kernels[\(es.count)] = { \(es.map(\.kernelName).joined(separator: ", ")) };
             static const bt_\(d)_direct bt_\(d)_shape_plans[\(es.count)] = { \(es.map(\.planName).joined(separator: ", ")) };
@@ -248,7 +312,8 @@ public struct ShapeDispatchEmitter {
                 if (((uint64_t)m | (uint64_t)n | (uint64_t)k) >> 16) return -1;
                 const uint64_t key = (uint64_t)m | (uint64_t)n << 16 | (uint64_t)k << 32
                                      | (uint64_t)(transa != 0) << 48 | (uint64_t)(transb != 0) << 49;
-                const unsigned h = (unsigned)((key * 0x\(String(seed, radix: 16))ull) >> \(64 - bits));
+                const uint64_t d = bt_\(d)_shape_disp[\(bucket)];
+                const unsigned h = (unsigned)(((key ^ d * 0x\(String(PerfectHash.c, radix: 16))ull) * 0x\(String(PerfectHash.m2, radix: 16))ull) >> \(64 - hash.bits));
                 return bt_\(d)_shape_slots[h].key == key ? bt_\(d)_shape_slots[h].index : -1;
             }
 

@@ -37,6 +37,7 @@ struct VectorOps {
     func fma(_ a: String, _ b: String, _ c: String) -> String {
         isa == .generic ? "(\(a) * \(b) + \(c))" : "\(pre)fmadd_\(ps)(\(a), \(b), \(c))"
     }
+    func add(_ a: String, _ b: String) -> String { isa == .generic ? "(\(a) + \(b))" : "\(pre)add_\(ps)(\(a), \(b))" }
     func mul(_ a: String, _ b: String) -> String { isa == .generic ? "(\(a) * \(b))" : "\(pre)mul_\(ps)(\(a), \(b))" }
 
     /// Whether edge tiles use mask registers (AVX-512) instead of a staging tile.

@@ -10,13 +10,15 @@ public enum ShapeSpace {
     /// per cycle), plus the tile's stores.
     static func estimatedCycles(_ spec: ShapeKernelSpec) -> Double {
         let c = spec.shape.columnMajor, lanes = spec.vectorISA.lanes(spec.dtype)
-        let width = spec.vectorISA == .avx512 ? 2.0 : 1.0 // 512-bit FMAs issue as two halves on 256-bit units
         var cycles = spec.packA ? Double(c.m * c.k) / Double(lanes) : 0
         for i in stride(from: 0, to: c.m, by: spec.tileRows) {
-            let nv = Double((min(spec.tileRows, c.m - i) + lanes - 1) / lanes)
+            let rows = min(spec.tileRows, c.m - i), nv = Double((rows + lanes - 1) / lanes)
+            // 512-bit FMAs issue as two halves on 256-bit units; a tail of half a vector or less runs at 256 bits.
+            let tail = rows % lanes, wide = spec.vectorISA == .avx512
+            let width = wide ? 2 * nv - (tail > 0 && tail <= lanes / 2 ? 1 : 0) : nv
             for j in stride(from: 0, to: c.n, by: spec.columns) {
                 let cols = Double(min(spec.columns, c.n - j))
-                let step = max(nv * cols * width / 2, 4, (nv + cols) / 2)
+                let step = max(width * cols / 2, 4, (nv + cols) / 2)
                 cycles += Double(c.k) * step + nv * cols * 2 + 8
             }
         }

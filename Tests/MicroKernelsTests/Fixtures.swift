@@ -43,6 +43,21 @@ enum Fixtures {
         return t
     }
 
+    /// Kernels of exact shapes for the per-class library: both layouts and every transpose,
+    /// edge masks, narrow vectors in an AVX-512 library, every K unroll, packed A and both orders.
+    static func exactShapes(_ isa: ISA) -> [ShapeKernelSpec] {
+        let narrow: ISA = isa == .avx512 ? .avx2 : isa
+        func s(_ d: DType, _ text: String, _ v: ISA, _ rv: Int, _ cols: Int, _ ku: Int, pack: Bool = false,
+               order: ShapeKernelSpec.Order = .columns) -> ShapeKernelSpec {
+            ShapeKernelSpec(dtype: d, isa: isa, shape: try! GemmShapeKey(parsing: text), vectorISA: v, rowVectors: rv, columns: cols,
+                            kUnroll: ku, packA: pack, order: order)
+        }
+        return [s(.f32, "8x8x8", narrow, 1, 8, 0), s(.f32, "23x23x23", isa, 2, 4, 4), s(.f32, "33x65x17", isa, 2, 4, 1, order: .rows),
+                s(.f32, "7x9x5:col:t:t", isa, 1, 3, 2, pack: true), s(.f32, "6x10x3:row:n:t", narrow, 1, 5, 8, pack: true),
+                s(.f64, "16x16x16", narrow, 2, 6, 2), s(.f64, "5x11x3:row:t:n", isa, 1, 3, 1),
+                s(.f64, "9x4x13:row:n:t", isa, 2, 2, 8, pack: true, order: .rows), s(.f64, "17x3x20:col:t:n", narrow, 3, 2, 0)]
+    }
+
     static func config(_ isa: ISA, _ kind: Kind) -> KernelsConfig {
         let lib: LibrarySpec
         switch kind {
@@ -74,7 +89,7 @@ enum Fixtures {
                         // Other blocking for threaded calls of two classes (the fallback's and one other).
                         GemmVariant(shapeClass: .large, spec: threaded(tiny(d, isa, packA: true, packB: false, parallel: .columns)), threaded: true),
                         GemmVariant(shapeClass: .smallK, spec: threaded(tiny(d, isa, packA: true, packB: true, parallel: .rows)), threaded: true)]
-            })
+            }, shapes: exactShapes(isa))
         }
         return KernelsConfig(version: blastuneVersion, machine: machine, origin: "test", library: lib)
     }

@@ -133,6 +133,53 @@ struct GeneratedCodeTests {
         }
     }
 
+    @Test("kernels of exact shapes against a reference under ASan and UBSan: each listed shape through bt_gemm, cblas_gemm and a plan (tight and padded, several alpha and beta, beta 0 over NaN), and its neighbours through the classes", arguments: ISA.allCases.filter { MachineProfile.current().supports($0) })
+    func exactShapes(_ isa: ISA) throws {
+        let config = Fixtures.config(isa, .perClass)
+        let (out, _) = try Fixtures.library(isa, .perClass)
+        let exe = try scratchDirectory("shapes-\(isa.rawValue)").appendingPathComponent("shapes")
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/shapes_harness.c")
+        let build = try shell(["gcc", "-std=gnu11", "-O1", "-g0", "-fopenmp", "-pthread", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                               "-Wall", "-Wextra", "-Werror", "-I", out.directory.path, out.source.path, source.path, "-o", exe.path, "-lm"])
+        #expect(build.status == 0, "\(build.output)")
+        let shapes = config.library.shapes.map { s in
+            "\(s.dtype.rawValue):\(s.shape.m)x\(s.shape.n)x\(s.shape.k):\(s.shape.rowMajor ? "row" : "col"):\(s.shape.transA ? "t" : "n"):\(s.shape.transB ? "t" : "n")"
+        }
+        #expect(shapes.count == 9)
+        let run = try shell([exe.path] + shapes, env: ["ASAN_OPTIONS": "detect_leaks=1"])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("shapes: \(shapes.count * 4 * 2 * 3 * 3) passed, 0 failed"), "\(run.output)")
+        #expect(!run.output.contains("runtime error"), "\(run.output)")
+    }
+
+    @Test("the exact-shape dispatch: a perfect hash with one slot per listed shape, looked up before the classes, and plans call the shape's kernel directly")
+    func exactShapeDispatch() throws {
+        var rng = SystemRandomNumberGenerator()
+        for count in [1, 2, 9, 64, 200] {
+            let keys = Array(Set((0..<count * 2).map { _ in
+                GemmShapeKey(m: Int.random(in: 1...256, using: &rng), n: Int.random(in: 1...256, using: &rng), k: Int.random(in: 1...256, using: &rng),
+                             transA: Bool.random(using: &rng)).dispatchKey
+            }).prefix(count))
+            let hash = ShapeDispatchEmitter.PerfectHash(keys)
+            #expect(Set(keys.map(hash.slot)).count == keys.count)
+            #expect(1 << hash.bits <= max(4, 4 * keys.count), "table of \(1 << hash.bits) slots for \(keys.count) keys")
+        }
+        let config = Fixtures.config(.generic, .perClass)
+        let source = try LibraryGenerator.sources(for: config).source
+        for d in DType.allCases {
+            let l = d.blasLetter
+            let select = source.range(of: "bt_\(l)_select(int transa")!
+            let find = source.range(of: "bt_\(l)_shape_find(transa, transb, m, n, k)", range: select.upperBound..<source.endIndex)!
+            let small = source.range(of: "return bt_\(l)_small;", range: select.upperBound..<source.endIndex)!
+            #expect(find.lowerBound < small.lowerBound, "the exact shapes come first")
+            #expect(source.contains("bt_\(l)_shape_plans[\(config.library.servingShapes(d).count)]"))
+            #expect(source.contains("if (p->direct) return ((bt_\(l)_direct)p->direct)(p, a, b, c);"))
+        }
+        // A library without shapes has a lookup that finds nothing.
+        let plain = try LibraryGenerator.sources(for: Fixtures.config(.generic, .analytical)).source
+        #expect(plain.contains("return -1;") && !plain.contains("bt_s_shape_slots"))
+    }
+
     @Test("an allocation failing inside a kernel (address space limited as by ulimit -v) gives BT_ENOMEM with outputs untouched, and the next call succeeds", arguments: ISA.allCases.filter { MachineProfile.current().supports($0) })
     func outOfMemory(_ isa: ISA) throws {
         let (out, _) = try Fixtures.library(isa, .analytical)

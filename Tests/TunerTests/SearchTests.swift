@@ -42,6 +42,29 @@ struct SearchTests {
         #expect(cfg.origin.contains("tuned"))
     }
 
+    @Test("an exact-shape search writes a checked kernel per shape, merges with earlier shapes, and generate serves the shape through it")
+    func exactShapes() throws {
+        let root = try tempDirectory("shapes")
+        let store = ResultsStore(root: root)
+        let search = ShapeSearch(machine: machine, store: store, isa: machine.bestISA, worker: WorkerClient(command: [blastuneExecutable, "worker"]))
+        let first = try GemmShapeKey(parsing: "8x8x8"), second = try GemmShapeKey(parsing: "12x5x7:row:t:n")
+        _ = try search.run([first], dtype: .f32, secondsPerShape: 2)
+        let file = try search.run([second], dtype: .f32, secondsPerShape: 2)
+        #expect(try store.loadShapes(.f32, machine: machine) == file)
+        #expect(file.shapes.map(\.spec.shape).sorted() == [first, second].sorted(), "the second run keeps the first shape")
+        for r in file.shapes {
+            try r.spec.validate()
+            #expect(r.spec.isa == machine.bestISA && r.spec.dtype == .f32)
+            #expect(r.oursGflops > 0 && r.candidates >= 2 && r.peers["OpenBLAS"] != nil)
+        }
+        // A row-major call with A transposed runs as the column-major call with B transposed.
+        #expect(file.shapes.first { $0.spec.shape == second }?.spec.shape.columnMajor.transB == true)
+        let cfg = try ConfigResolver(machine: machine, results: store).resolve(isa: machine.bestISA)
+        #expect(cfg.library.shapes.map(\.shape).sorted() == [first, second].sorted())
+        let source = try LibraryGenerator.sources(for: cfg).source
+        #expect(source.contains("bt_s_shape_find") && source.contains("bt_s_shape1_plan"))
+    }
+
     @Test("candidates that crash, hang or compute NaN (injected in the worker) are journaled as such and skipped; the search finishes with a checked result")
     func injectedFaults() throws {
         let root = try tempDirectory("faults")
