@@ -95,6 +95,7 @@ enum HeaderEmitter {
         /* Why the last refused plan or batch call on this thread was refused ("" if none). */
         const char *bt_last_error(void);
 
+        \(FortranABIEmitter.header)
         /* Sparse matrices in CSR form with 64-bit row pointers and column indices: row_ptr has
            nrows + 1 entries, row_ptr[0] == 0, nnz = row_ptr[nrows], row r's entries are at
            positions row_ptr[r] .. row_ptr[r + 1] - 1 of col_idx and val, columns in 0 .. ncols - 1.

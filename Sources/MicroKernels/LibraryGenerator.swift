@@ -19,7 +19,7 @@ public enum LibraryGenerator {
         let json = String(decoding: try encoder.encode(config), as: UTF8.self) + "\n"
         var parts = [RuntimeEmitter.prelude(isa: config.library.isa, version: config.version),
                      RuntimeEmitter.info(version: config.version, configJSON: json),
-                     GemmABIEmitter.check, GemmPlanEmitter.common]
+                     GemmABIEmitter.check, GemmPlanEmitter.common, FortranABIEmitter.common]
         for dtype in DType.allCases {
             let variants = config.library.servingVariants(dtype)
             let indexed = variants.enumerated().map { (index: $0.offset, variant: $0.element) }
@@ -32,6 +32,7 @@ public enum LibraryGenerator {
             parts.append(GemmABIEmitter.entryPoints(dtype: dtype, variants: indexed, small: small,
                                                     shapes: variants.isEmpty ? [] : config.library.servingShapes(dtype)))
             parts.append(GemmPlanEmitter.entryPoints(dtype: dtype))
+            parts.append(FortranABIEmitter.entryPoints(dtype: dtype))
         }
         parts += [CSRABIEmitter.common, SpmvEmitter.helpers(isa: config.library.isa)]
         let transpose = config.library.servingTranspose()

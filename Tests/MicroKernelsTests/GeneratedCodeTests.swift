@@ -180,6 +180,33 @@ struct GeneratedCodeTests {
         #expect(plain.contains("return -1;") && !plain.contains("bt_s_shape_slots"))
     }
 
+    @Test("the Fortran BLAS ABI (sgemm_, dgemm_, sgemm_64_, dgemm_64_) against a reference under ASan and UBSan, and every bad argument with the reference parameter number: to the program's xerbla_ (xerbla_64_), else the reference message, with C untouched", arguments: ISA.allCases.filter { MachineProfile.current().supports($0) })
+    func fortranABI(_ isa: ISA) throws {
+        let (out, _) = try Fixtures.library(isa, .analytical)
+        let dir = try scratchDirectory("fortran-\(isa.rawValue)")
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/fortran_harness.c")
+        for (name, extra) in [("fortran", [String]()), ("fortran-noxerbla", ["-DNO_XERBLA"])] {
+            let exe = dir.appendingPathComponent(name)
+            let build = try shell(["gcc", "-std=gnu11", "-O1", "-g0", "-fopenmp", "-pthread", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                                   "-Wall", "-Wextra", "-Werror"] + extra + ["-I", out.directory.path, out.source.path, source.path, "-o", exe.path, "-lm"])
+            #expect(build.status == 0, "\(build.output)")
+        }
+        let check = try shell([dir.appendingPathComponent("fortran").path, "check"], env: ["ASAN_OPTIONS": "detect_leaks=1", "BLASTUNE_VERBOSE": "1"])
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("fortran: 152 passed, 0 failed (152 calls counted)"), "\(check.output)")
+        #expect(check.output.contains("blastune: 152 Fortran GEMM calls"), "BLASTUNE_VERBOSE=1 reports the count at exit: \(check.output)")
+        #expect(!check.output.contains("runtime error"), "\(check.output)")
+        let bad = try shell([dir.appendingPathComponent("fortran").path, "bad"])
+        #expect(bad.status == 0 && bad.output.contains("fortran bad: 96 passed, 0 failed (0 calls counted)"), "\(bad.output)")
+        #expect(!bad.output.contains("On entry to"), "the program's xerbla_ took the reports: \(bad.output)")
+        let printed = try shell([dir.appendingPathComponent("fortran-noxerbla").path, "bad"])
+        #expect(printed.status == 0 && printed.output.contains("fortran bad: 48 passed, 0 failed"), "\(printed.output)")
+        let lines = printed.output.split(separator: "\n").filter { $0.contains("On entry to") }
+        #expect(lines.count == 48)
+        #expect(lines.contains(" ** On entry to DGEMM parameter number  8 had an illegal value"))
+        #expect(lines.contains(" ** On entry to SGEMM parameter number 13 had an illegal value"))
+    }
+
     @Test("an allocation failing inside a kernel (address space limited as by ulimit -v) gives BT_ENOMEM with outputs untouched, and the next call succeeds", arguments: ISA.allCases.filter { MachineProfile.current().supports($0) })
     func outOfMemory(_ isa: ISA) throws {
         let (out, _) = try Fixtures.library(isa, .analytical)
