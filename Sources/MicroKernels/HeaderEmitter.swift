@@ -137,9 +137,14 @@ enum HeaderEmitter {
     /// pkg-config metadata for a library installed in `directory`.
     static func pkgConfig(directory: String, version: String, openMP: Bool) -> String {
         """
+        # The tuned sgemm_/dgemm_ in front of a full BLAS (every other routine from it):
+        #   cc prog.o -Wl,--no-as-needed $(pkg-config --libs kernels) -Wl,--as-needed -lopenblas
+        # Under a program already built: LD_PRELOAD=$(pkg-config --variable=preload kernels) ./prog
+        # (with OpenBLAS underneath, OPENBLAS_NUM_THREADS=1 keeps its idle threads off our cores).
         prefix=\(directory)
         libdir=${prefix}
         includedir=${prefix}
+        preload=${libdir}/libkernels.so
 
         Name: kernels
         Description: blastune-generated GEMM and sparse kernels
@@ -163,6 +168,10 @@ enum HeaderEmitter {
             IMPORTED_SONAME "libkernels.so"
             INTERFACE_INCLUDE_DIRECTORIES "\(directory)")
         endif()
+        # In front of a full BLAS: target_link_libraries(app PRIVATE "-Wl,--no-as-needed" kernels::kernels "-Wl,--as-needed" BLAS::BLAS)
+        # gives sgemm_/dgemm_ from here and every other routine from the BLAS; kernels_PRELOAD is
+        # the file to LD_PRELOAD under a program already built.
+        set(kernels_PRELOAD "\(directory)/libkernels.so")
         set(kernels_VERSION "\(version)")
         set(kernels_FOUND TRUE)
 
