@@ -2,7 +2,7 @@
 # Installs the system packages blastune needs when they are missing (Debian/Ubuntu; run as root).
 set -euo pipefail
 need=()
-for pkg in libopenblas-dev liblapacke-dev libsuitesparse-dev libblis-dev libxsmm-dev pkg-config gcc g++ gfortran cmake gnuplot-nox libc6-dev-arm64-cross liblapack3 libblas3; do
+for pkg in libopenblas-dev liblapacke-dev libsuitesparse-dev libblis-dev libxsmm-dev pkg-config gcc g++ gfortran cmake gnuplot-nox libc6-dev-arm64-cross liblapack3 libblas3 libscalapack-openmpi-dev openmpi-bin; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -44,6 +44,28 @@ struct InterpositionTests {
         #expect(verbose.output.contains("Fortran GEMM calls (sgemm_, dgemm_, sgemm_64_, dgemm_64_) ran on the tuned kernels"), "\(verbose.output)")
     }
 
+    @Test("ScaLAPACK's pdgemm_ and pdgetrf_ on 2 MPI ranks run on the tuned dgemm_ (LD_PRELOADed on every rank) and match serial results")
+    func scalapackOnMPI() throws {
+        try #require((try? shell(["which", "mpicc"]).status) == 0 && (try? shell(["which", "mpirun"]).status) == 0,
+                     "needs libscalapack-openmpi-dev and openmpi-bin (installed by scripts/setup.sh)")
+        let (out, _) = try Fixtures.library(MachineProfile.current().bestISA, .analytical)
+        let exe = try scratchDirectory("scalapack").appendingPathComponent("pdgemm_pdgetrf").path
+        let source = Self.examples.appendingPathComponent("../scalapack/pdgemm_pdgetrf.c").standardizedFileURL.path
+        let build = try shell(["mpicc", "-O2", "-std=gnu11", "-Wall", "-Wextra", "-Werror", source, "-o", exe, "-lscalapack-openmpi", "-llapack", "-lm"])
+        #expect(build.status == 0, "\(build.output)")
+        let env = ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
+        let mpi = ["mpirun", "-np", "2", "--oversubscribe", "--mca", "btl", "self,vader", "--mca", "btl_vader_single_copy_mechanism", "none",
+                   "-x", "OPENBLAS_NUM_THREADS=1", "-x", "BLASTUNE_NUM_THREADS=1"]
+        for n in ["200", "333"] {
+            let run = try shell(mpi + ["-x", "LD_PRELOAD=" + out.library.path, "-x", "BLASTUNE_VERBOSE=1", exe, "check", n], env: env)
+            #expect(run.status == 0, "\(run.output)")
+            #expect(run.output.contains("scalapack n=\(n) ranks=2:") && run.output.contains(": ok"), "\(run.output)")
+            let counts = run.output.split(separator: "\n").filter { $0.contains("Fortran GEMM calls") }
+            #expect(counts.count == 2, "every rank reports the tuned calls: \(run.output)")
+            #expect(counts.allSatisfy { !$0.hasPrefix("blastune: 0 ") }, "\(run.output)")
+        }
+    }
+
     @Test("a gfortran program calling SGEMM and DGEMM gets right answers from the tuned library, and goes on after a refused call with C untouched")
     func fortranProgram() throws {
         try #require((try? shell(["which", "gfortran"]).status) == 0, "needs gfortran (installed by scripts/setup.sh)")
