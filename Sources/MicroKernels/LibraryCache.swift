@@ -23,6 +23,21 @@ public struct LibraryCache: Sendable {
         if FileManager.default.fileExists(atPath: out.library.path) { return out }
         return try builder.build(config, into: dir, extraFlags: extraFlags)
     }
+
+    /// A benchmark library `lib<name>.so` built from one C file of generated `source`, without
+    /// the runtime (the search's tile and exact-shape candidates); cached by source and compiler.
+    public func buildStandalone(source: String, name: String) throws -> URL {
+        let dir = root.appendingPathComponent("\(name)-" + stableHash([source, builder.toolchain.cc]))
+        let lib = dir.appendingPathComponent("lib\(name).so")
+        if FileManager.default.fileExists(atPath: lib.path) { return lib }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let src = dir.appendingPathComponent("\(name).c")
+        try Data(source.utf8).write(to: src)
+        let tmp = dir.appendingPathComponent("lib\(name).so.tmp-\(getpid())")
+        try builder.toolchain.buildSharedLibrary(sources: [src], output: tmp, openMP: false)
+        try AtomicFile.replace(lib, with: tmp)
+        return lib
+    }
 }
 
 /// A stable 64-bit FNV-1a hash of strings, as 16 hex digits.

@@ -138,17 +138,7 @@ public final class GemmSearch {
         let specs = tiles.map { space.seed($0) }
         let model = space.modelTile
         do {
-            let source = TileBenchEmitter.source(tiles: specs)
-            let dir = cache.root.appendingPathComponent("tilebench-" + stableHash([source, cache.builder.toolchain.cc]))
-            let lib = dir.appendingPathComponent("libtilebench.so")
-            if !FileManager.default.fileExists(atPath: lib.path) {
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                let src = dir.appendingPathComponent("tilebench.c")
-                try Data(source.utf8).write(to: src)
-                let tmp = dir.appendingPathComponent("libtilebench.so.tmp-\(getpid())")
-                try cache.builder.toolchain.buildSharedLibrary(sources: [src], output: tmp, openMP: false)
-                try AtomicFile.replace(lib, with: tmp)
-            }
+            let lib = try cache.buildStandalone(source: TileBenchEmitter.source(tiles: specs), name: "tilebench")
             let req = WorkerRequest(kind: .tiles, library: lib.path, dtype: space.dtype, timer: Self.medium,
                                     tileFlops: specs.map(TileBenchEmitter.flopsPerCall))
             guard case .answered(let resp) = worker.send(req, timeout: 120), resp.error == nil, resp.tileGflops.count == tiles.count else {

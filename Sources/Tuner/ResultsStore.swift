@@ -83,7 +83,12 @@ public struct GemmResultsFile: Codable, Hashable, Sendable {
 
 /// A results file with a format number.
 protocol VersionedResults { var format: Int { get } }
-extension GemmResultsFile: VersionedResults {}
+/// A results file of one machine and one dtype.
+protocol MachineResults: VersionedResults {
+    var fingerprint: String { get }
+    var dtype: DType { get }
+}
+extension GemmResultsFile: MachineResults {}
 
 /// A Results file that cannot be used here.
 public struct ResultsError: Error, CustomStringConvertible {
@@ -109,7 +114,13 @@ public struct ResultsStore: Sendable {
     /// The tuned GEMM results of `dtype` for `machine`, or nil when it was never tuned.
     /// A file that is malformed, of another format or from another machine is an error.
     public func loadGemm(_ dtype: DType, machine: MachineProfile) throws -> GemmResultsFile? {
-        try load(GemmResultsFile.self, at: gemmURL(dtype, machine: machine), format: GemmResultsFile.currentFormat) { file in
+        try loadMachineFile(GemmResultsFile.self, at: gemmURL(dtype, machine: machine), format: GemmResultsFile.currentFormat,
+                            dtype: dtype, machine: machine)
+    }
+
+    /// A results file of one machine and dtype: refused when it holds another's.
+    func loadMachineFile<F: Decodable & MachineResults>(_: F.Type, at url: URL, format: Int, dtype: DType, machine: MachineProfile) throws -> F? {
+        try load(F.self, at: url, format: format) { file in
             file.fingerprint == machine.fingerprint && file.dtype == dtype ? nil
                 : "results of machine \(file.fingerprint) (\(file.dtype.rawValue)), not of this machine \(machine.fingerprint) (\(dtype.rawValue))"
         }

@@ -28,7 +28,7 @@ public struct ShapeResult: Codable, Hashable, Sendable {
 }
 
 /// `Results/<fingerprint>/gemm-shapes-<dtype>.json`: the kernels of exact shapes of one machine.
-public struct ShapeResultsFile: Codable, Hashable, Sendable, VersionedResults {
+public struct ShapeResultsFile: Codable, Hashable, Sendable, MachineResults {
     public static let currentFormat = 1
     public var format: Int
     public var blastuneVersion: String
@@ -59,10 +59,8 @@ extension ResultsStore {
 
     /// The tuned exact shapes of `dtype` for `machine`, or nil when none were tuned.
     public func loadShapes(_ dtype: DType, machine: MachineProfile) throws -> ShapeResultsFile? {
-        try load(ShapeResultsFile.self, at: shapesURL(dtype, machine: machine), format: ShapeResultsFile.currentFormat) { file in
-            file.fingerprint == machine.fingerprint && file.dtype == dtype ? nil
-                : "results of machine \(file.fingerprint) (\(file.dtype.rawValue)), not of this machine \(machine.fingerprint) (\(dtype.rawValue))"
-        }
+        try loadMachineFile(ShapeResultsFile.self, at: shapesURL(dtype, machine: machine), format: ShapeResultsFile.currentFormat,
+                            dtype: dtype, machine: machine)
     }
 
     /// Writes `file` atomically.

@@ -84,19 +84,8 @@ public final class ShapeSearch {
     /// could not be built or the worker failed.
     func measure(_ specs: [ShapeKernelSpec], _ shape: GemmShapeKey, _ dtype: DType, timer: TimerSettings)
         -> (ours: [Measured], peers: [String: Double], failed: Int)? {
-        let source = ShapeDispatchEmitter.candidateSource(specs)
-        let dir = cache.root.appendingPathComponent("shapecand-" + stableHash([source, cache.builder.toolchain.cc]))
-        let lib = dir.appendingPathComponent("libshapecand.so")
-        do {
-            if !FileManager.default.fileExists(atPath: lib.path) {
-                try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-                let src = dir.appendingPathComponent("shapecand.c")
-                try Data(source.utf8).write(to: src)
-                let tmp = dir.appendingPathComponent("libshapecand.so.tmp-\(getpid())")
-                try cache.builder.toolchain.buildSharedLibrary(sources: [src], output: tmp, openMP: false)
-                try AtomicFile.replace(lib, with: tmp)
-            }
-        } catch {
+        let lib: URL
+        do { lib = try cache.buildStandalone(source: ShapeDispatchEmitter.candidateSource(specs), name: "shapecand") } catch {
             log("\(dtype.rawValue) \(shape): the candidates did not build: \(String("\(error)".prefix(300)))")
             return nil
         }

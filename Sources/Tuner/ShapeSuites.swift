@@ -10,7 +10,7 @@ public enum ShapeSuites {
         case .small: [8, 24, 64, 112].map { GemmShape(m: $0, n: $0, k: $0) }
         case .skinnyM: [GemmShape(m: 16, n: 2000, k: 2000)]
         case .skinnyN: [GemmShape(m: 2000, n: 16, k: 2000)]
-        case .smallK: [GemmShape(m: 2000, n: 2000, k: 16)]
+        case .smallK: [GemmShape(m: 2000, n: 2000, k: 16), GemmShape(m: 2000, n: 2000, k: 64)]
         case .tallSkinny: [GemmShape(m: 100_000, n: 32, k: 32)]
         }
     }
