@@ -12,6 +12,8 @@ n=${1:-4000}
 rounds=${2:-3}
 lap=/usr/lib/x86_64-linux-gnu/lapack
 [ -e "$lap/liblapack.so.3" ] || { echo "reference LAPACK not found in $lap (bash scripts/setup.sh installs liblapack3)" >&2; exit 1; }
+# OpenBLAS at the core type the peer calibration chose (unless OPENBLAS_CORETYPE is set).
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$(bash scripts/openblas-coretype.sh)}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 .build/release/blastune generate --out "$work/lib" >/dev/null

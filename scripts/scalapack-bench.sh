@@ -8,16 +8,18 @@ cd "$(dirname "$0")/.."
 sizes=${1:-4000,8000}
 rounds=${2:-2}
 command -v mpicc >/dev/null || { echo "mpicc not found (bash scripts/setup.sh installs libscalapack-openmpi-dev and openmpi-bin)" >&2; exit 1; }
+# OpenBLAS at the core type the peer calibration chose (unless OPENBLAS_CORETYPE is set).
+export OPENBLAS_CORETYPE="${OPENBLAS_CORETYPE:-$(bash scripts/openblas-coretype.sh)}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 .build/release/blastune generate --out "$work/lib" >/dev/null
 mpicc -O2 -std=gnu11 Examples/scalapack/pdgemm_pdgetrf.c -lscalapack-openmpi -llapack -lm -o "$work/pd"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-mpi=(mpirun -np 2 --oversubscribe --mca btl self,vader --mca btl_vader_single_copy_mechanism none -x OPENBLAS_NUM_THREADS=1 -x BLASTUNE_NUM_THREADS=1)
+mpi=(mpirun -np 2 --oversubscribe --mca btl self,vader --mca btl_vader_single_copy_mechanism none -x OPENBLAS_CORETYPE -x OPENBLAS_NUM_THREADS=1 -x BLASTUNE_NUM_THREADS=1)
 fp=$(.build/release/blastune machine | awk '/^fingerprint/ {print $2}')
 out="Results/$fp/scalapack.txt"
 {
-    echo "ScaLAPACK $(dpkg -s libscalapack-openmpi-dev 2>/dev/null | awk '/^Version/ {print $2}') on Open MPI $(mpirun --version | head -1 | awk '{print $NF}'), 2 ranks x 1 thread, on $fp, $(date -u +%Y-%m-%dT%H:%MZ)"
+    echo "ScaLAPACK $(dpkg -s libscalapack-openmpi-dev 2>/dev/null | awk '/^Version/ {print $2}') on Open MPI $(mpirun --version | head -1 | awk '{print $NF}'), 2 ranks x 1 thread, OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-(default)}, on $fp, $(date -u +%Y-%m-%dT%H:%MZ)"
     for n in ${sizes//,/ }; do
         for r in $(seq "$rounds"); do
             echo "round $r OpenBLAS dgemm_: $("${mpi[@]}" "$work/pd" time "$n")"

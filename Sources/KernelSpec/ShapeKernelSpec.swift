@@ -112,11 +112,6 @@ public struct ShapeKernelSpec: Codable, Hashable, Sendable {
 
     /// Rows of C per tile.
     public var tileRows: Int { rowVectors * vectorISA.lanes(dtype) }
-    /// C tiles of the shape.
-    public var tileCount: Int {
-        let c = shape.columnMajor
-        return ((c.m + tileRows - 1) / tileRows) * ((c.n + columns - 1) / columns)
-    }
 
     public func validate() throws(SpecValidationError) {
         try shape.validate()

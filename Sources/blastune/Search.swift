@@ -74,20 +74,20 @@ struct Search: ParsableCommand {
 
     /// The exact shapes of --shapes and --shapes-file, in order, without repeats.
     func parseShapes() throws -> [GemmShapeKey] {
-        var texts = (shapes ?? "").split(separator: ",").map(String.init)
+        var keys: [GemmShapeKey] = []
+        for t in (shapes ?? "").split(separator: ",") {
+            do { keys.append(try GemmShapeKey(parsing: String(t))) } catch { throw ValidationError("--shapes: \(error)") }
+        }
         if let path = shapesFile {
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ValidationError("--shapes-file: cannot read \(path)") }
             for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let body = line.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
                 if body.trimmingCharacters(in: .whitespaces).isEmpty { continue }
-                do { _ = try GemmShapeKey(parsing: body) } catch { throw ValidationError("--shapes-file \(path) line \(n + 1): \(error)") }
-                texts.append(body)
+                do { keys.append(try GemmShapeKey(parsing: body)) } catch { throw ValidationError("--shapes-file \(path) line \(n + 1): \(error)") }
             }
         }
         var seen = Set<GemmShapeKey>()
-        return try texts.compactMap { t in
-            do { let k = try GemmShapeKey(parsing: t); return seen.insert(k).inserted ? k : nil } catch { throw ValidationError("--shapes: \(error)") }
-        }
+        return keys.filter { seen.insert($0).inserted }
     }
 
     func run() throws {
