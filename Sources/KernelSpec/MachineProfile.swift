@@ -71,6 +71,18 @@ public struct MachineProfile: Codable, Hashable, Sendable {
         return "\(trimmed.isEmpty ? "cpu" : trimmed)-\(cores)c-\(String(repeating: "0", count: 16 - hex.count) + hex)"
     }
 
+    /// The cache hierarchy assumed where none is known: a common x86 one.
+    public static let assumedCaches = [CacheLevel(level: 1, sizeBytes: 32 << 10, ways: 8, lineBytes: 64, sets: 64),
+                                       CacheLevel(level: 2, sizeBytes: 1 << 20, ways: 16, lineBytes: 64, sets: 1024),
+                                       CacheLevel(level: 3, sizeBytes: 8 << 20, ways: 16, lineBytes: 64, sets: 8192)]
+
+    /// A machine known only by its ISA, with the assumed caches: what the analytical
+    /// fallback of a library built for several machines is derived for.
+    public static func nominal(_ isa: ISA) -> MachineProfile {
+        MachineProfile(cpuModel: "any \(isa.rawValue) CPU", vendor: "any", family: 0, model: 0, cores: 1,
+                       flags: isa.requiredCPUFlags, caches: assumedCaches)
+    }
+
     /// Reads the profile of the host from `/proc/cpuinfo` and sysfs.
     public static func current(environment: [String: String] = environment()) -> MachineProfile {
         let cpuinfo = readFile("/proc/cpuinfo") ?? ""
@@ -118,12 +130,7 @@ public struct MachineProfile: Codable, Hashable, Sendable {
             let sets = readFile(dir + "number_of_sets").flatMap { Int($0.trimmingSpaces) } ?? max(1, size / max(1, ways * line))
             levels.append(CacheLevel(level: level, sizeBytes: size, ways: max(1, ways), lineBytes: line, sets: sets))
         }
-        if levels.isEmpty {   // sysfs unavailable: assume a common x86 hierarchy
-            levels = [CacheLevel(level: 1, sizeBytes: 32 << 10, ways: 8, lineBytes: 64, sets: 64),
-                      CacheLevel(level: 2, sizeBytes: 1 << 20, ways: 16, lineBytes: 64, sets: 1024),
-                      CacheLevel(level: 3, sizeBytes: 8 << 20, ways: 16, lineBytes: 64, sets: 8192)]
-        }
-        return levels.sorted { $0.level < $1.level }
+        return levels.isEmpty ? assumedCaches : levels.sorted { $0.level < $1.level }
     }
 
     /// Parses sysfs sizes such as `48K` or `32M`.

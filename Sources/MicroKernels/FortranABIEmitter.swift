@@ -33,7 +33,9 @@ enum FortranABIEmitter {
         static inline void bt_count(int which) { __atomic_fetch_add(&bt_counts[which], 1, __ATOMIC_RELAXED); }
         BT_EXPORT uint64_t bt_fortran_calls(void) { return __atomic_load_n(&bt_counts[BT_COUNT_FORTRAN], __ATOMIC_RELAXED); }
 
-        /* BLASTUNE_VERBOSE=1: the count on stderr when the library is unloaded (at exit). */
+        /* BLASTUNE_VERBOSE=1: the count on stderr when the library is unloaded (at exit); in a
+           library of several configurations, the dispatcher reports the active one's. */
+        #ifndef BT_MULTI_CONFIG
         __attribute__((destructor)) static void bt_report_counts(void)
         {
             const char *v = getenv("BLASTUNE_VERBOSE");
@@ -41,6 +43,7 @@ enum FortranABIEmitter {
                 fprintf(stderr, "blastune: %llu Fortran GEMM calls (sgemm_, dgemm_, sgemm_64_, dgemm_64_) ran on the tuned kernels\\n",
                         (unsigned long long)bt_fortran_calls());
         }
+        #endif
 
         /* A transpose character: 0 for N, 1 for T or C (either case), -1 otherwise. */
         static int bt_fortran_trans(const char *c)

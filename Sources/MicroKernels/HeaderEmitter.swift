@@ -18,8 +18,16 @@ enum HeaderEmitter {
         const char *bt_strerror(int status);
         /* The blastune version that generated the library. */
         const char *bt_version(void);
-        /* Contents of kernels.json: the kernel specs and the machine they were tuned for. */
+        /* Contents of kernels.json: the kernel specs and the machine they were tuned for (in a
+           library of several machines' configurations, the active one's). */
         const char *bt_config_json(void);
+        /* One line: the active configuration (a machine's fingerprint or analytical-<isa>), how it
+           was made, why it was chosen, and this machine's fingerprint. A library built by
+           `blastune generate --machines` holds several configurations and picks one when first
+           called: this machine's, else the nearest tuned machine of the best ISA the CPU runs,
+           else the analytical model's for that ISA. BLASTUNE_FINGERPRINT=<fingerprint> stands in
+           for this machine's (tests). */
+        const char *bt_config(void);
         /* Threads for later calls: n > 0 a fixed count, 0 the tuned count for each shape class.
            Either way a call uses at most the online CPUs and one thread per 2^18 flops.
            Initial value from BLASTUNE_NUM_THREADS, else 0. Returns BT_EINVAL for n < 0 or n > 1024. */

@@ -73,6 +73,12 @@ public final class KernelLibrary: @unchecked Sendable {
     public func symbol<T>(_ name: String, as _: T.Type) -> T? { dlsym(handle, name).map { unsafeBitCast($0, to: T.self) } }
     public var version: String { versionFn().map { String(cString: $0) } ?? "" }
     public var configJSON: String { configFn().map { String(cString: $0) } ?? "" }
+    /// `bt_config()`: the active configuration and why it was chosen (nil in a library
+    /// generated before it existed).
+    public var activeConfiguration: String? {
+        typealias Fn = @convention(c) () -> UnsafePointer<CChar>?
+        return symbol("bt_config", as: Fn.self).flatMap { $0() }.map { String(cString: $0) }
+    }
     @discardableResult public func setNumThreads(_ n: Int) -> Int32 { setThreadsFn(Int32(truncatingIfNeeded: n)) }
     public var numThreads: Int { Int(getThreadsFn()) }
 

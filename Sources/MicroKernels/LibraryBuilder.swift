@@ -22,13 +22,30 @@ public struct LibraryBuilder: Sendable {
     }
 
     /// Generates and compiles `config` into `directory`.
-    ///
     /// Everything is built in a staging folder first and moved into place only when the
     /// compiler succeeded, so a failure leaves `directory` as it was. On a compiler
     /// failure the error names the generated source, kept in a temporary folder.
     @discardableResult
     public func build(_ config: KernelsConfig, into directory: URL, extraFlags: [String] = []) throws -> Output {
         let sources = try LibraryGenerator.sources(for: config)
+        return try install(into: directory, version: config.version, files: [
+            "kernels.c": sources.source, "kernels.h": sources.header, "kernels.json": sources.json,
+        ], compiled: ["kernels.c"], extraFlags: extraFlags)
+    }
+
+    /// Generates and compiles one library holding every configuration of `configurations`
+    /// (see ``MultiLibraryEmitter``): `kernels-<i>.c` per configuration, `kernels-dispatch.c`,
+    /// and `kernels.json` listing them; staged and moved into place as ``build(_:into:extraFlags:)`` does.
+    @discardableResult
+    public func buildMulti(_ configurations: [MachineConfiguration], into directory: URL, extraFlags: [String] = []) throws -> Output {
+        let (files, compiled) = try LibraryGenerator.sources(for: configurations)
+        return try install(into: directory, version: configurations[0].config.version, files: files, compiled: compiled, extraFlags: extraFlags)
+    }
+
+    /// Writes `files` and the package files into a staging folder, compiles `compiled` into
+    /// `libkernels.so` there and moves everything into `directory`.
+    private func install(into directory: URL, version: String, files generated: [String: String], compiled: [String],
+                         extraFlags: [String]) throws -> Output {
         let fm = FileManager.default
         let dir = directory.standardizedFileURL
         let created = try Self.makeFolder(dir)
@@ -40,28 +57,36 @@ public struct LibraryBuilder: Sendable {
         try fm.createDirectory(at: staging, withIntermediateDirectories: true)
         defer { try? fm.removeItem(at: staging) }
         let openMP = toolchain.supportsOpenMP()
-        let files = [
-            "kernels.c": sources.source, "kernels.h": sources.header, "kernels.json": sources.json,
-            "kernels.pc": HeaderEmitter.pkgConfig(directory: dir.path, version: config.version, openMP: openMP),
-            "kernelsConfig.cmake": HeaderEmitter.cmakeConfig(directory: dir.path, version: config.version),
-            "kernelsConfigVersion.cmake": HeaderEmitter.cmakeConfigVersion(version: config.version),
-        ]
+        let files = generated.merging([
+            "kernels.pc": HeaderEmitter.pkgConfig(directory: dir.path, version: version, openMP: openMP),
+            "kernelsConfig.cmake": HeaderEmitter.cmakeConfig(directory: dir.path, version: version),
+            "kernelsConfigVersion.cmake": HeaderEmitter.cmakeConfigVersion(version: version),
+        ]) { mine, _ in mine }
         for (name, text) in files { try Data(text.utf8).write(to: staging.appendingPathComponent(name)) }
-        let source = staging.appendingPathComponent("kernels.c")
         do {
-            try toolchain.buildSharedLibrary(sources: [source], output: staging.appendingPathComponent("libkernels.so"),
+            try toolchain.buildSharedLibrary(sources: compiled.map { staging.appendingPathComponent($0) },
+                                             output: staging.appendingPathComponent("libkernels.so"),
                                              includeDirs: [staging], openMP: openMP, extraFlags: extraFlags)
-        } catch let ToolchainError.compileFailed(cc, _, message) {
+        } catch {
+            guard case .compileFailed(let cc, _, let message) = error else { throw error }
             let kept = fm.temporaryDirectory.appendingPathComponent("blastune-failed-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
             try? fm.createDirectory(at: kept, withIntermediateDirectories: true)
-            for name in ["kernels.c", "kernels.h"] {
+            let keptNames = compiled + ["kernels.h"]
+            for name in keptNames {
                 try? fm.copyItem(at: staging.appendingPathComponent(name), to: kept.appendingPathComponent(name))
             }
-            throw ToolchainError.compileFailed(compiler: cc, source: kept.appendingPathComponent("kernels.c").path, message: message)
+            throw ToolchainError.compileFailed(compiler: cc, source: kept.appendingPathComponent(keptNames[0]).path, message: message)
+        }
+        // Sources of another kind of build (kernels.c against kernels-<i>.c) would mislead: remove them.
+        let present = (try? fm.contentsOfDirectory(atPath: dir.path)) ?? []
+        var stale: [String] = []
+        for name in present where (name == "kernels.c" || (name.hasPrefix("kernels-") && name.hasSuffix(".c"))) && files[name] == nil {
+            stale.append(name)
         }
         for name in files.keys.sorted() + ["libkernels.so"] {
             try AtomicFile.replace(dir.appendingPathComponent(name), with: staging.appendingPathComponent(name))
         }
+        for name in stale { try? fm.removeItem(at: dir.appendingPathComponent(name)) }
         done = true
         return Output(directory: dir)
     }

@@ -18,7 +18,7 @@ public enum LibraryGenerator {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json = String(decoding: try encoder.encode(config), as: UTF8.self) + "\n"
         var parts = [RuntimeEmitter.prelude(isa: config.library.isa, version: config.version),
-                     RuntimeEmitter.info(version: config.version, configJSON: json),
+                     RuntimeEmitter.info(version: config.version, configJSON: json, identity: .init(config)),
                      GemmABIEmitter.check, GemmPlanEmitter.common, FortranABIEmitter.common]
         for dtype in DType.allCases {
             let variants = config.library.servingVariants(dtype)
@@ -43,4 +43,30 @@ public enum LibraryGenerator {
         return GeneratedSources(config: config, source: parts.joined(separator: "\n"),
                                 header: HeaderEmitter.header(version: config.version), json: json)
     }
+
+    /// The files of one library holding several configurations (see ``MultiLibraryEmitter``):
+    /// `kernels-<i>.c` per configuration, `kernels-dispatch.c`, `kernels.h` and `kernels.json`
+    /// listing them, and the names of the files to compile.
+    public static func sources(for configurations: [MachineConfiguration]) throws -> (files: [String: String], compiled: [String]) {
+        guard let first = configurations.first else { throw ConfigurationListError(reason: "no configuration to build") }
+        var seen = Set<String>()
+        for c in configurations where !seen.insert(c.name).inserted {
+            throw ConfigurationListError(reason: "configuration \(c.name) is listed twice")
+        }
+        let generated = try configurations.map { try sources(for: $0.config) }
+        let emitter = MultiLibraryEmitter(configurations: configurations, exportsOf: generated[0].source)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let manifest = MultiConfigManifest(version: first.config.version, configurations: configurations)
+        var files = ["kernels.h": generated[0].header, "kernels-dispatch.c": emitter.dispatcher,
+                     "kernels.json": String(decoding: try encoder.encode(manifest), as: UTF8.self) + "\n"]
+        for (i, g) in generated.enumerated() { files["kernels-\(i).c"] = emitter.configurationSource(i, kernelsC: g.source) }
+        return (files, ["kernels-dispatch.c"] + generated.indices.map { "kernels-\($0).c" })
+    }
+}
+
+/// A list of configurations that cannot make one library.
+public struct ConfigurationListError: Error, CustomStringConvertible {
+    public let reason: String
+    public var description: String { reason }
 }

@@ -41,7 +41,9 @@ enum RuntimeEmitter {
             #endif
             #include "kernels.h"
 
+            #ifndef BT_EXPORT   /* hidden in a configuration of a multi-machine library: its dispatcher exports */
             #define BT_EXPORT __attribute__((visibility("default")))
+            #endif
 
             \(isa == .generic ? VectorOps.genericPrelude : "")
 
@@ -282,7 +284,7 @@ enum RuntimeEmitter {
     }
 
     /// Status strings, version and the embedded configuration.
-    static func info(version: String, configJSON: String) -> String {
+    static func info(version: String, configJSON: String, identity: ConfigIdentity) -> String {
         """
         /* ---- status, version, configuration ---- */
 
@@ -300,11 +302,51 @@ enum RuntimeEmitter {
 
         BT_EXPORT const char *bt_version(void) { return "\(version)"; }
 
-        static const char bt_config[] = \(cStringLiteral(configJSON));
+        static const char bt_config_text[] = \(cStringLiteral(configJSON));
 
-        BT_EXPORT const char *bt_config_json(void) { return bt_config; }
+        BT_EXPORT const char *bt_config_json(void) { return bt_config_text; }
+
+        \(MachineIdEmitter.source)
+
+        /* The host's fingerprint, or BLASTUNE_FINGERPRINT when set (to test a library's choice). */
+        static void bt_host_fingerprint(const bt_host_profile *h, char *out, size_t cap)
+        {
+            const char *forced = getenv("BLASTUNE_FINGERPRINT");
+            snprintf(out, cap, "%s", forced && *forced ? forced : h->fingerprint);
+        }
+
+        static char bt_config_line[1024];
+        static pthread_once_t bt_config_once = PTHREAD_ONCE_INIT;
+
+        static void bt_config_describe(void)
+        {
+            bt_host_profile h;
+            char host[192];
+            bt_host_read(&h);
+            bt_host_fingerprint(&h, host, sizeof host);
+            const char *mine = \(cStringLiteral(identity.fingerprint));
+            snprintf(bt_config_line, sizeof bt_config_line, "%s (%s): %s; this machine: %s", mine, \(cStringLiteral(identity.label)),
+                     strcmp(host, mine) == 0 ? "built for this machine" : "the one configuration of this library, built for another machine", host);
+        }
+
+        BT_EXPORT const char *bt_config(void)
+        {
+            pthread_once(&bt_config_once, bt_config_describe);
+            return bt_config_line;
+        }
 
         """
+    }
+
+    /// What a configuration is called in `bt_config()`: the machine it was made for and
+    /// how (`tuned avx512`, `analytical avx2`, ...).
+    struct ConfigIdentity {
+        var fingerprint: String
+        var label: String
+        init(_ config: KernelsConfig) {
+            fingerprint = config.machine.fingerprint
+            label = "\(config.origin) \(config.library.isa.rawValue) configuration"
+        }
     }
 
     /// `s` as a C string literal, split into lines.

@@ -67,6 +67,35 @@ public struct ConfigResolver: Sendable {
                              origin: Array(Set(origins)).sorted().joined(separator: "+"), library: library)
     }
 
+    /// The configurations of one library for several machines: each machine of
+    /// `fingerprints` (nil: every machine with tuned GEMM results in `results`) with the
+    /// ISA it was tuned for, then the analytical model's for each ISA of `fallbackISAs`.
+    public static func machineConfigurations(results: ResultsStore, fingerprints: [String]?,
+                                             fallbackISAs: [ISA] = ISA.allCases) throws -> [MachineConfiguration] {
+        let tuned = try results.tunedMachines()
+        var machines = tuned
+        if let wanted = fingerprints {
+            machines = try wanted.map { fp in
+                guard let m = tuned.first(where: { $0.fingerprint == fp }) else {
+                    throw ResultsError(path: results.root.appendingPathComponent(fp).path, reason: "no tuned GEMM results for machine \(fp) "
+                        + "(machines with results: \(tuned.isEmpty ? "none" : tuned.map(\.fingerprint).joined(separator: ", ")))")
+                }
+                return m
+            }
+        }
+        var configurations = try machines.map { m -> MachineConfiguration in
+            let isa = try DType.allCases.lazy.compactMap { try results.loadGemm($0, machine: m)?.classes.first?.spec.isa }.first ?? m.bestISA
+            return MachineConfiguration(name: m.fingerprint, tuned: true,
+                                        config: try ConfigResolver(machine: m, results: results).resolve(isa: isa))
+        }
+        for isa in fallbackISAs {
+            let nominal = MachineProfile.nominal(isa)
+            configurations.append(MachineConfiguration(name: "analytical-\(isa.rawValue)", tuned: false, config: KernelsConfig(
+                version: blastuneVersion, machine: nominal, origin: "analytical", library: AnalyticalModel.librarySpec(isa: isa, machine: nominal))))
+        }
+        return configurations
+    }
+
     /// The sparse variants and exact-shape kernels of a spec file holding a kernels.json or a
     /// library spec (none otherwise).
     static func readSparseVariants(_ url: URL) throws -> ([SparseVariant<SpmvSpec>], [SparseVariant<TransposeSpec>], [ShapeKernelSpec]) {

@@ -141,6 +141,26 @@ public struct ResultsStore: Sendable {
         return file
     }
 
+    /// The machines with tuned GEMM results in the store, as their results record them,
+    /// by fingerprint. A results file that cannot be read, or that sits in another
+    /// machine's folder, is an error naming it.
+    public func tunedMachines() throws -> [MachineProfile] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: root.path)) ?? []).sorted()
+        var machines: [MachineProfile] = []
+        for name in names {
+            for dtype in DType.allCases {
+                let url = root.appendingPathComponent(name).appendingPathComponent("gemm-\(dtype.rawValue).json")
+                guard FileManager.default.fileExists(atPath: url.path) else { continue }
+                let file = try load(GemmResultsFile.self, at: url, format: GemmResultsFile.currentFormat) { file in
+                    file.fingerprint == name && file.machine.fingerprint == name ? nil
+                        : "results of machine \(file.machine.fingerprint), not of the machine its folder names"
+                }
+                if let file { machines.append(file.machine); break }
+            }
+        }
+        return machines
+    }
+
     /// Writes `file` atomically (temporary file and rename).
     public func save(_ file: GemmResultsFile) throws {
         let url = gemmURL(file.dtype, machine: file.machine)

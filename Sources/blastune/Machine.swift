@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KernelSpec
+import MicroKernels
 import Tuner
 
 struct Machine: ParsableCommand {
@@ -12,7 +13,16 @@ struct Machine: ParsableCommand {
     @Option(help: "Instruction set of the FMA probe: auto (the best this CPU has), avx512, avx2 or generic.")
     var isa: ISAChoice = .auto
 
+    @Option(help: "A generated library's folder: print which of its configurations is active here and why (bt_config()), and stop.")
+    var library: String?
+
     func run() throws {
+        if let library {
+            let lib = try KernelLibrary(path: URL(fileURLWithPath: library).appendingPathComponent("libkernels.so").path)
+            guard let active = lib.activeConfiguration else { throw ValidationError("\(library): a library without bt_config(); generate it again") }
+            print(active)
+            return
+        }
         let m = MachineProfile.current()
         print("fingerprint  \(m.fingerprint)")
         print("cpu          \(m.cpuModel) (\(m.vendor), family \(m.family) model \(m.model)), \(m.cores) cores")

@@ -78,6 +78,11 @@ struct CLIErrorTests {
             Case(args: ["generate", "--out", out("garbled"), "--results", results("garbled") { $0["classes"] = "garbled" }], env: [:],
                  says: "not a readable results file"),
             Case(args: ["generate", "--out", out("spec"), "--spec", bad.path], env: [:], says: "not a GEMM spec"),
+            Case(args: ["generate", "--machines", "nope-2c-0000000000000000", "--out", out("nomachine")], env: [:],
+                 says: "no tuned GEMM results for machine nope-2c-0000000000000000 (machines with results: "),
+            Case(args: ["generate", "--machines", "all", "--out", out("misplaced"), "--results", results("misplaced") { _ in }], env: [:],
+                 says: "not of the machine its folder names"),
+            Case(args: ["generate", "--machines", "all", "--spec", bad.path, "--out", out("machinespec")], env: [:], says: "cannot be combined with --spec"),
         ]
     }()
 
