@@ -40,7 +40,11 @@ struct PeakTests {
         let ours = try KernelLibrary(path: cache.build(cfg).library.path)
         let bench = GemmBench(library: ours, timer: InterleavedTimer(sampleSeconds: 0.02, samples: 3, maxSamples: 5))
         let r = bench.run(dtype: dtype, shape: GemmShape(m: 384, n: 384, k: 384), threads: 1, peak: probe.operation(dtype))
-        #expect(r.fractionOfPeak <= 1.02 && r.peerFractionOfPeak <= 1.02,
-                "\(isa) \(dtype) 384^3: ours \(r.fractionOfPeak), OpenBLAS \(r.peerFractionOfPeak) of the peak \(r.peakGflops)")
+        // OpenBLAS runs the kernels of its core type, whatever ISA is probed: it is bounded by
+        // the peak of the best ISA (on CPUs with two 512-bit FMA pipes, twice AVX2's).
+        #expect(r.fractionOfPeak <= 1.02, "\(isa) \(dtype) 384^3: ours \(r.fractionOfPeak) of the peak \(r.peakGflops)")
+        if isa == machine.bestISA {
+            #expect(r.peerFractionOfPeak <= 1.02, "\(isa) \(dtype) 384^3: OpenBLAS \(r.peerFractionOfPeak) of the peak \(r.peakGflops)")
+        }
     }
 }
