@@ -1,5 +1,6 @@
 """Calls a blastune-generated libkernels.so from Python through ctypes, on NumPy arrays and
-scipy.sparse matrices without copying them (int32 scipy indices are widened to int64 once).
+scipy.sparse matrices without copying them (scipy's int32 indices go to the _i32 entry points
+as they are, int64 ones to the plain entry points).
 
     python3 blastune_kernels.py DIR      # DIR: the folder `blastune generate --out DIR` made
 
@@ -24,9 +25,11 @@ class Kernels:
             f = getattr(lib, name)
             f.argtypes = [ctypes.c_int] * 3 + [i64] * 3 + [real, ptr, i64, ptr, i64, real, ptr, i64]
             f.restype = ctypes.c_int
-        lib.bt_dcsr_spmv.argtypes = [i64, i64, ptr, ptr, ptr, ctypes.c_double, ptr, ctypes.c_double, ptr]
-        lib.bt_dcsr_transpose.argtypes = [i64, i64, ptr, ptr, ptr, ptr, ptr, ptr]
-        lib.bt_dcsr_spmv.restype = lib.bt_dcsr_transpose.restype = ctypes.c_int
+        for suffix in ("", "_i32"):
+            spmv, transpose = getattr(lib, "bt_dcsr_spmv" + suffix), getattr(lib, "bt_dcsr_transpose" + suffix)
+            spmv.argtypes = [i64, i64, ptr, ptr, ptr, ctypes.c_double, ptr, ctypes.c_double, ptr]
+            transpose.argtypes = [i64, i64, ptr, ptr, ptr, ptr, ptr, ptr]
+            spmv.restype = transpose.restype = ctypes.c_int
         lib.bt_strerror.argtypes, lib.bt_strerror.restype = [ctypes.c_int], ctypes.c_char_p
         self.lib = lib
 
@@ -60,26 +63,33 @@ class Kernels:
 
     @staticmethod
     def csr_arrays(a):
-        """int64 row pointers and column indices of a scipy CSR matrix (a copy only if int32)."""
-        return np.asarray(a.indptr, dtype=np.int64), np.asarray(a.indices, dtype=np.int64)
+        """The row pointers and column indices of a scipy CSR matrix, the index type and the
+        suffix of the entry points that take them: int32 arrays as they are (_i32), anything
+        else as int64 (a copy only when it is neither)."""
+        rp, ci = np.ascontiguousarray(a.indptr), np.ascontiguousarray(a.indices)
+        if rp.dtype == np.int32 and ci.dtype == np.int32:
+            return rp, ci, np.int32, "_i32"
+        return np.asarray(rp, dtype=np.int64), np.asarray(ci, dtype=np.int64), np.int64, ""
 
     def spmv(self, a, x, y=None, alpha=1.0, beta=0.0):
         """y = alpha A x + beta y for a float64 scipy CSR matrix."""
-        rp, ci = self.csr_arrays(a)
+        rp, ci, _, suffix = self.csr_arrays(a)
         vals = np.ascontiguousarray(a.data, dtype=np.float64)
         y = np.zeros(a.shape[0]) if y is None else y
-        self.check(self.lib.bt_dcsr_spmv(a.shape[0], a.shape[1], rp.ctypes.data, ci.ctypes.data, vals.ctypes.data,
-                                         alpha, x.ctypes.data, beta, y.ctypes.data), "dcsr_spmv")
+        f = getattr(self.lib, "bt_dcsr_spmv" + suffix)
+        self.check(f(a.shape[0], a.shape[1], rp.ctypes.data, ci.ctypes.data, vals.ctypes.data,
+                     alpha, x.ctypes.data, beta, y.ctypes.data), "dcsr_spmv" + suffix)
         return y
 
     def transpose(self, a):
         """A^T as a scipy CSR matrix (columns sorted within each row)."""
-        rp, ci = self.csr_arrays(a)
+        rp, ci, index, suffix = self.csr_arrays(a)
         vals = np.ascontiguousarray(a.data, dtype=np.float64)
         m, n = a.shape
-        trp, tci, tva = np.empty(n + 1, np.int64), np.empty(a.nnz, np.int64), np.empty(a.nnz)
-        self.check(self.lib.bt_dcsr_transpose(m, n, rp.ctypes.data, ci.ctypes.data, vals.ctypes.data,
-                                              trp.ctypes.data, tci.ctypes.data, tva.ctypes.data), "dcsr_transpose")
+        trp, tci, tva = np.empty(n + 1, index), np.empty(a.nnz, index), np.empty(a.nnz)
+        f = getattr(self.lib, "bt_dcsr_transpose" + suffix)
+        self.check(f(m, n, rp.ctypes.data, ci.ctypes.data, vals.ctypes.data,
+                     trp.ctypes.data, tci.ctypes.data, tva.ctypes.data), "dcsr_transpose" + suffix)
         return sp.csr_matrix((tva, tci, trp), shape=(n, m))
 
 
@@ -93,7 +103,7 @@ def main():
             c = k.gemm(x, y)
             ref = x.astype(np.float64) @ y.astype(np.float64)
             assert np.linalg.norm(c - ref) <= tol * np.linalg.norm(ref), f"{dtype.__name__} gemm"
-    # scipy picks int32 indices for small matrices: both widths are exercised.
+    # scipy picks int32 indices for small matrices: both widths (and both entry points) are exercised.
     for a in (sp.random(300, 500, density=0.02, format="csr", random_state=1),
               sp.csr_matrix(sp.random(300, 500, density=0.02, random_state=2), dtype=np.float64)):
         a64 = sp.csr_matrix((a.data, a.indices.astype(np.int64), a.indptr.astype(np.int64)), shape=a.shape)
@@ -104,7 +114,8 @@ def main():
             ref = m.T.tocsr()
             ref.sort_indices()
             assert (t != ref).nnz == 0 and np.array_equal(t.indptr, ref.indptr), "dcsr_transpose"
-    print("python example: ok (gemm f32/f64 with transposed views, spmv and transpose with int32 and int64 indices)")
+            assert m.indices.dtype != np.int32 or k.csr_arrays(m)[1] is m.indices, "int32 indices are passed without a copy"
+    print("python example: ok (gemm f32/f64 with transposed views, spmv and transpose with int32 indices through the _i32 entry points and int64 ones)")
 
 
 if __name__ == "__main__":

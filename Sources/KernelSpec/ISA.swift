@@ -13,6 +13,10 @@ public enum ISA: String, Codable, CaseIterable, Sendable {
     public var registerCount: Int { self == .avx512 ? 32 : 16 }
     /// Elements of `dtype` per vector.
     public func lanes(_ dtype: DType) -> Int { vectorBytes / Int(dtype.size) }
+    /// Whether SpMV's model seed loads x by vector gathers (AVX-512's are pipelined on the
+    /// machines seen) rather than scalar loads (AVX2 gathers are microcoded on Zen 2-3).
+    /// The sparse search measures both.
+    public var seedsGather: Bool { self == .avx512 }
     /// The `/proc/cpuinfo` flags this ISA needs.
     public var requiredCPUFlags: [String] {
         switch self {

@@ -28,15 +28,36 @@ public struct SpmvSpec: Codable, Hashable, Sendable {
     public var prefetch: Int
     /// Rows shorter than this run a scalar loop instead of the vector one.
     public var shortRow: Int
+    /// SpMM (the same matrix classes and threads): columns of X and Y summed per pass over a
+    /// row, in registers (1 to 64).
+    public var spmmBlock: Int
 
     public init(dtype: DType, isa: ISA, threads: Int = 0, partition: SpmvPartition = .merge, unroll: Int = 2,
-                loads: GatherMode = .scalar, prefetch: Int = 0, shortRow: Int = 8) {
+                loads: GatherMode = .scalar, prefetch: Int = 0, shortRow: Int = 8, spmmBlock: Int? = nil) {
         self.dtype = dtype; self.isa = isa; self.threads = threads; self.partition = partition
         self.unroll = unroll; self.loads = loads; self.prefetch = prefetch; self.shortRow = shortRow
+        self.spmmBlock = spmmBlock ?? Self.defaultSpmmBlock(dtype: dtype, isa: isa)
+    }
+
+    /// Four vectors of the ISA (two on the portable path).
+    public static func defaultSpmmBlock(dtype: DType, isa: ISA) -> Int {
+        isa == .generic ? 2 * isa.lanes(dtype) : min(64, 4 * isa.lanes(dtype))
+    }
+
+    private enum CodingKeys: String, CodingKey { case dtype, isa, threads, partition, unroll, loads, prefetch, shortRow, spmmBlock }
+
+    /// Decodes a spec; results made before SpMM existed have no `spmmBlock` and get the default.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(dtype: try c.decode(DType.self, forKey: .dtype), isa: try c.decode(ISA.self, forKey: .isa),
+                  threads: try c.decode(Int.self, forKey: .threads), partition: try c.decode(SpmvPartition.self, forKey: .partition),
+                  unroll: try c.decode(Int.self, forKey: .unroll), loads: try c.decode(GatherMode.self, forKey: .loads),
+                  prefetch: try c.decode(Int.self, forKey: .prefetch), shortRow: try c.decode(Int.self, forKey: .shortRow),
+                  spmmBlock: try c.decodeIfPresent(Int.self, forKey: .spmmBlock))
     }
 
     public var summary: String {
-        "\(dtype.rawValue) \(isa.rawValue) \(partition.rawValue) u\(unroll) \(loads.rawValue) pf\(prefetch) short\(shortRow) t\(threads)"
+        "\(dtype.rawValue) \(isa.rawValue) \(partition.rawValue) u\(unroll) \(loads.rawValue) pf\(prefetch) short\(shortRow) mm\(spmmBlock) t\(threads)"
     }
 
     /// Throws naming the first impossible field.
@@ -45,6 +66,7 @@ public struct SpmvSpec: Codable, Hashable, Sendable {
         guard (1...8).contains(unroll) else { throw SpecValidationError(field: "unroll", reason: "must be 1 to 8 (got \(unroll))") }
         guard (0...4096).contains(prefetch) else { throw SpecValidationError(field: "prefetch", reason: "must be 0 to 4096 nonzeros (got \(prefetch))") }
         guard (0...1024).contains(shortRow) else { throw SpecValidationError(field: "shortRow", reason: "must be 0 to 1024 (got \(shortRow))") }
+        guard (1...64).contains(spmmBlock) else { throw SpecValidationError(field: "spmmBlock", reason: "must be 1 to 64 (got \(spmmBlock))") }
     }
 }
 

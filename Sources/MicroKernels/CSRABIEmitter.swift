@@ -6,45 +6,6 @@ enum CSRABIEmitter {
     static let common = """
         /* ---- CSR: argument checks, structure check, threads ---- */
 
-        /* The O(1) checks every CSR entry point makes: sizes >= 0, row_ptr present,
-           row_ptr[0] == 0, nnz = row_ptr[nrows] >= 0, col_idx (and val when need_val) present
-           when nnz > 0, and every array's byte count fits in 64 bits and in the address space. */
-        static int bt_csr_args(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
-                               const void *val, int need_val, int64_t elem, int64_t *nnz_out)
-        {
-            if (nrows < 0 || ncols < 0 || !row_ptr) return BT_EINVAL;
-            if (nrows == INT64_MAX || !bt_span_ok(row_ptr, nrows + 1, 1, nrows + 1, 8)) return BT_EOVERFLOW;
-            if (row_ptr[0] != 0) return BT_EINVAL;
-            const int64_t nnz = row_ptr[nrows];
-            if (nnz < 0) return BT_EINVAL;
-            if (nnz > 0 && (!col_idx || (need_val && !val))) return BT_EINVAL;
-            if (nnz > 0 && ncols == 0) return BT_EINVAL; /* entries but no column for them */
-            if (!bt_span_ok(col_idx, nnz, 1, nnz, 8) || (val && !bt_span_ok(val, nnz, 1, nnz, elem))) return BT_EOVERFLOW;
-            *nnz_out = nnz;
-            return BT_OK;
-        }
-
-        BT_EXPORT int bt_csr_check(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
-                                   int64_t *bad_position)
-        {
-            int64_t nnz;
-            if (bad_position) *bad_position = 0;
-            if (nrows < 0 || ncols < 0 || !row_ptr) return BT_EINVAL;
-            if (nrows == INT64_MAX || !bt_span_ok(row_ptr, nrows + 1, 1, nrows + 1, 8)) return BT_EOVERFLOW;
-            /* Row pointers first, so that every row's range lies inside col_idx. */
-            if (row_ptr[0] != 0) { if (bad_position) *bad_position = -1; return BT_EINVAL; }
-            for (int64_t r = 0; r < nrows; r++) {
-                if (row_ptr[r + 1] < row_ptr[r]) { if (bad_position) *bad_position = -(r + 2); return BT_EINVAL; }
-            }
-            nnz = row_ptr[nrows];
-            if (nnz > 0 && !col_idx) return BT_EINVAL;
-            if (!bt_span_ok(col_idx, nnz, 1, nnz, 8)) return BT_EOVERFLOW;
-            for (int64_t p = 0; p < nnz; p++) {
-                if ((uint64_t)col_idx[p] >= (uint64_t)ncols) { if (bad_position) *bad_position = p; return BT_EINVAL; }
-            }
-            return BT_OK;
-        }
-
         /* BLASTUNE_EXACT_THREADS=1 makes the sparse kernels use exactly the requested thread
            count (tests use it to run 64 partitions on a small machine). */
         static int bt_exact_threads(void)
@@ -83,41 +44,104 @@ enum CSRABIEmitter {
             return (int64_t)((__int128)total * t / parts);
         }
 
-        /* The row holding nonzero p: the largest r < nrows with row_ptr[r] <= p (p < nnz). */
-        static int64_t bt_row_of(const int64_t *rp, int64_t nrows, int64_t p)
-        {
-            int64_t lo = 0, hi = nrows - 1;
-            while (lo < hi) {
-                const int64_t mid = lo + (hi - lo + 1) / 2;
-                if (rp[mid] <= p) lo = mid; else hi = mid - 1;
-            }
-            return lo;
-        }
-
-        /* The first row r with row_ptr[r] >= p (nrows when none). */
-        static int64_t bt_row_at_least(const int64_t *rp, int64_t nrows, int64_t p)
-        {
-            int64_t lo = 0, hi = nrows;
-            while (lo < hi) {
-                const int64_t mid = lo + (hi - lo) / 2;
-                if (rp[mid] < p) lo = mid + 1; else hi = mid;
-            }
-            return lo;
-        }
-
         static int bt_ceil_log2(int64_t x) { int b = 0; while (b < 62 && ((int64_t)1 << b) < x) b++; return b; }
 
-        /* The merge-path coordinate (row, nonzero) on diagonal d of rows x nonzeros. */
-        static void bt_merge_path(const int64_t *rp, int64_t nrows, int64_t nnz, int64_t d, int64_t *row, int64_t *nz)
-        {
-            int64_t lo = d > nnz ? d - nnz : 0, hi = d < nrows ? d : nrows;
-            while (lo < hi) {
-                const int64_t mid = lo + (hi - lo) / 2;
-                if (rp[mid + 1] <= d - mid - 1) lo = mid + 1; else hi = mid;
-            }
-            *row = lo;
-            *nz = d - lo;
-        }
-
         """
+
+    /// What depends on the index type: the O(1) argument checks, `bt_csr_check[_i32]` and
+    /// the row searches over row pointers of that type.
+    static func indexed(_ index: CSRIndex) -> String {
+        let x = index.cType, sfx = index.suffix, w = index.bytes
+        let fits = index == .i64 ? "" : """
+                if (ncols > INT32_MAX) return BT_EOVERFLOW; /* a column index must fit int32_t */
+            """
+        return """
+            /* ---- CSR with \(x) indices: argument checks, structure check, row searches ---- */
+
+            /* The O(1) checks every CSR entry point makes: sizes >= 0, row_ptr present,
+               row_ptr[0] == 0, nnz = row_ptr[nrows] >= 0, col_idx (and val when need_val) present
+               when nnz > 0, and every array's byte count fits in 64 bits and in the address space. */
+            static int bt_csr_args\(sfx)(int64_t nrows, int64_t ncols, const \(x) *row_ptr, const \(x) *col_idx,
+                                   const void *val, int need_val, int64_t elem, int64_t *nnz_out)
+            {
+                if (nrows < 0 || ncols < 0 || !row_ptr) return BT_EINVAL;
+            \(fits)
+                if (nrows == INT64_MAX || !bt_span_ok(row_ptr, nrows + 1, 1, nrows + 1, \(w))) return BT_EOVERFLOW;
+                if (row_ptr[0] != 0) return BT_EINVAL;
+                const int64_t nnz = row_ptr[nrows];
+                if (nnz < 0) return BT_EINVAL;
+                if (nnz > 0 && (!col_idx || (need_val && !val))) return BT_EINVAL;
+                if (nnz > 0 && ncols == 0) return BT_EINVAL; /* entries but no column for them */
+                if (!bt_span_ok(col_idx, nnz, 1, nnz, \(w)) || (val && !bt_span_ok(val, nnz, 1, nnz, elem))) return BT_EOVERFLOW;
+                *nnz_out = nnz;
+                return BT_OK;
+            }
+
+            BT_EXPORT int bt_csr_check\(sfx)(int64_t nrows, int64_t ncols, const \(x) *row_ptr, const \(x) *col_idx,
+                                       int64_t *bad_position)
+            {
+                int64_t nnz;
+                if (bad_position) *bad_position = 0;
+                if (nrows < 0 || ncols < 0 || !row_ptr) return BT_EINVAL;
+                if (nrows == INT64_MAX || !bt_span_ok(row_ptr, nrows + 1, 1, nrows + 1, \(w))) return BT_EOVERFLOW;
+                /* Row pointers first, so that every row's range lies inside col_idx. */
+                if (row_ptr[0] != 0) { if (bad_position) *bad_position = -1; return BT_EINVAL; }
+                for (int64_t r = 0; r < nrows; r++) {
+                    if (row_ptr[r + 1] < row_ptr[r]) { if (bad_position) *bad_position = -(r + 2); return BT_EINVAL; }
+                }
+                nnz = row_ptr[nrows];
+                if (nnz > 0 && !col_idx) return BT_EINVAL;
+                if (!bt_span_ok(col_idx, nnz, 1, nnz, \(w))) return BT_EOVERFLOW;
+                for (int64_t p = 0; p < nnz; p++) {
+                    if ((uint64_t)(int64_t)col_idx[p] >= (uint64_t)ncols) { if (bad_position) *bad_position = p; return BT_EINVAL; }
+                }
+                return BT_OK;
+            }
+
+            /* The row holding nonzero p: the largest r < nrows with row_ptr[r] <= p (p < nnz). */
+            __attribute__((unused)) static int64_t bt_row_of\(sfx)(const \(x) *rp, int64_t nrows, int64_t p)
+            {
+                int64_t lo = 0, hi = nrows - 1;
+                while (lo < hi) {
+                    const int64_t mid = lo + (hi - lo + 1) / 2;
+                    if (rp[mid] <= p) lo = mid; else hi = mid - 1;
+                }
+                return lo;
+            }
+
+            /* The first row r with row_ptr[r] >= p (nrows when none). */
+            __attribute__((unused)) static int64_t bt_row_at_least\(sfx)(const \(x) *rp, int64_t nrows, int64_t p)
+            {
+                int64_t lo = 0, hi = nrows;
+                while (lo < hi) {
+                    const int64_t mid = lo + (hi - lo) / 2;
+                    if (rp[mid] < p) lo = mid + 1; else hi = mid;
+                }
+                return lo;
+            }
+
+            /* The merge-path coordinate (row, nonzero) on diagonal d of rows x nonzeros. */
+            __attribute__((unused)) static void bt_merge_path\(sfx)(const \(x) *rp, int64_t nrows, int64_t nnz, int64_t d, int64_t *row, int64_t *nz)
+            {
+                int64_t lo = d > nnz ? d - nnz : 0, hi = d < nrows ? d : nrows;
+                while (lo < hi) {
+                    const int64_t mid = lo + (hi - lo) / 2;
+                    if (rp[mid + 1] <= d - mid - 1) lo = mid + 1; else hi = mid;
+                }
+                *row = lo;
+                *nz = d - lo;
+            }
+
+            """
+    }
+}
+
+/// The integer type of CSR row pointers and column indices: int64_t (the plain entry
+/// points) or int32_t (the `_i32` ones, scipy's default), each with its own kernels.
+enum CSRIndex: CaseIterable {
+    case i64, i32
+    var cType: String { self == .i64 ? "int64_t" : "int32_t" }
+    /// The suffix of entry points and internal names.
+    var suffix: String { self == .i64 ? "" : "_i32" }
+    var bytes: Int { self == .i64 ? 8 : 4 }
 }

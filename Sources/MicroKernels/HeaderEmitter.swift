@@ -118,6 +118,18 @@ enum HeaderEmitter {
         int bt_dcsr_spmv(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
                          const double *val, double alpha, const double *x, double beta, double *y);
 
+        /* Y = alpha * A * X + beta * Y with X ncols x k and Y nrows x k dense, both in `layout`
+           (101 row-major: ldx >= k, ldy >= k; 102 column-major: ldx >= ncols, ldy >= nrows).
+           Any k >= 0 (k == 0 does nothing). beta == 0 never reads Y; alpha == 0 does not read A
+           or X. Bad layout, k < 0 or a leading dimension too small: BT_EINVAL; spans that do not
+           fit 64 bits or the address space: BT_EOVERFLOW; Y untouched on any failure. */
+        int bt_scsr_spmm(int layout, int64_t nrows, int64_t ncols, int64_t k, const int64_t *row_ptr,
+                         const int64_t *col_idx, const float *val, float alpha, const float *x, int64_t ldx,
+                         float beta, float *y, int64_t ldy);
+        int bt_dcsr_spmm(int layout, int64_t nrows, int64_t ncols, int64_t k, const int64_t *row_ptr,
+                         const int64_t *col_idx, const double *val, double alpha, const double *x, int64_t ldx,
+                         double beta, double *y, int64_t ldy);
+
         /* The CSR of A^T into caller-allocated t_row_ptr[ncols + 1], t_col_idx[nnz], t_val[nnz];
            column indices ascend within each row of A^T and equal entries keep their order
            (stable). val == NULL && t_val == NULL transposes the pattern only. Extra memory is at
@@ -133,6 +145,21 @@ enum HeaderEmitter {
            for the first bad row pointer row_ptr[i] (row_ptr[0] != 0, or row_ptr[i] < row_ptr[i - 1]). */
         int bt_csr_check(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
                          int64_t *bad_position);
+
+        /* The same with 32-bit row pointers and column indices (scipy's int32 arrays as they are;
+           sizes stay int64_t). A matrix whose ncols (or, for the transpose, nrows) does not fit
+           int32_t is refused with BT_EOVERFLOW; nnz fits by construction. Same checks, same
+           statuses, nothing written on failure. */
+        int bt_scsr_spmv_i32(int64_t nrows, int64_t ncols, const int32_t *row_ptr, const int32_t *col_idx,
+                             const float *val, float alpha, const float *x, float beta, float *y);
+        int bt_dcsr_spmv_i32(int64_t nrows, int64_t ncols, const int32_t *row_ptr, const int32_t *col_idx,
+                             const double *val, double alpha, const double *x, double beta, double *y);
+        int bt_scsr_transpose_i32(int64_t nrows, int64_t ncols, const int32_t *row_ptr, const int32_t *col_idx,
+                                  const float *val, int32_t *t_row_ptr, int32_t *t_col_idx, float *t_val);
+        int bt_dcsr_transpose_i32(int64_t nrows, int64_t ncols, const int32_t *row_ptr, const int32_t *col_idx,
+                                  const double *val, int32_t *t_row_ptr, int32_t *t_col_idx, double *t_val);
+        int bt_csr_check_i32(int64_t nrows, int64_t ncols, const int32_t *row_ptr, const int32_t *col_idx,
+                             int64_t *bad_position);
 
         #ifdef __cplusplus
         }

@@ -21,6 +21,16 @@ public final class KernelLibrary: @unchecked Sendable {
         UnsafePointer<Double>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Int64>?, UnsafeMutablePointer<Double>?) -> Int32
     public typealias CSRCheck = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?,
         UnsafeMutablePointer<Int64>?) -> Int32
+    /// The sparse entry points with the index arrays untyped: the `_i32` twins (int32_t
+    /// row pointers and column indices) go through these.
+    public typealias SCSRSpmvAny = @convention(c) (Int64, Int64, UnsafeRawPointer?, UnsafeRawPointer?,
+        UnsafePointer<Float>?, Float, UnsafePointer<Float>?, Float, UnsafeMutablePointer<Float>?) -> Int32
+    public typealias DCSRSpmvAny = @convention(c) (Int64, Int64, UnsafeRawPointer?, UnsafeRawPointer?,
+        UnsafePointer<Double>?, Double, UnsafePointer<Double>?, Double, UnsafeMutablePointer<Double>?) -> Int32
+    public typealias SCSRTransposeAny = @convention(c) (Int64, Int64, UnsafeRawPointer?, UnsafeRawPointer?,
+        UnsafePointer<Float>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Float>?) -> Int32
+    public typealias DCSRTransposeAny = @convention(c) (Int64, Int64, UnsafeRawPointer?, UnsafeRawPointer?,
+        UnsafePointer<Double>?, UnsafeMutableRawPointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<Double>?) -> Int32
 
     public let path: String
     private let handle: UnsafeMutableRawPointer

@@ -36,9 +36,16 @@ public enum LibraryGenerator {
         }
         parts += [CSRABIEmitter.common, SpmvEmitter.helpers(isa: config.library.isa)]
         let transpose = config.library.servingTranspose()
+        // The same tuned variants for both index widths (32-bit: scipy's arrays, no copy).
+        for index in CSRIndex.allCases {
+            parts.append(CSRABIEmitter.indexed(index))
+            for dtype in DType.allCases {
+                parts.append(SpmvEmitter(dtype: dtype, isa: config.library.isa, index: index).emit(variants: config.library.servingSpmv(dtype)))
+                parts.append(TransposeEmitter(dtype: dtype, isa: config.library.isa, index: index).emit(variants: transpose))
+            }
+        }
         for dtype in DType.allCases {
-            parts.append(SpmvEmitter(dtype: dtype, isa: config.library.isa).emit(variants: config.library.servingSpmv(dtype)))
-            parts.append(TransposeEmitter(dtype: dtype, isa: config.library.isa).emit(variants: transpose))
+            parts.append(SpmmEmitter(dtype: dtype, isa: config.library.isa).emit(variants: config.library.servingSpmv(dtype)))
         }
         return GeneratedSources(config: config, source: parts.joined(separator: "\n"),
                                 header: HeaderEmitter.header(version: config.version), json: json)

@@ -10,12 +10,17 @@ import KernelSpec
 struct SpmvEmitter {
     let dtype: DType
     let isa: ISA
+    var index: CSRIndex = .i64
 
     private var t: String { dtype.cType }
     private var l: String { dtype.blasLetter }
-    private var ctx: String { "bt_\(l)_spmv_ctx" }
+    /// The prefix of internal names: dtype letter and index suffix.
+    private var n: String { l + index.suffix }
+    private var x: String { index.cType }
+    private var ctx: String { "bt_\(n)_spmv_ctx" }
 
-    /// Nonzeros per chunk: the 64-bit indices one vector register holds.
+    /// Nonzeros per chunk: the 64-bit indices one vector register holds (as many 32-bit
+    /// ones are loaded in half a register).
     private var chunk: Int { isa == .avx512 ? 8 : isa == .avx2 ? 4 : 1 }
 
     /// C spellings of the chunk operations.
@@ -33,22 +38,26 @@ struct SpmvEmitter {
         switch (isa, f32) {
         case (.avx512, false):
             return Ops(vtype: "__m512d", zero: "_mm512_setzero_pd()", loadVal: { "_mm512_loadu_pd(va + \($0))" },
-                       gather: { "_mm512_i64gather_pd(_mm512_loadu_si512((const void *)(ci + \($0))), x, 8)" },
+                       gather: { index == .i64 ? "_mm512_i64gather_pd(_mm512_loadu_si512((const void *)(ci + \($0))), x, 8)"
+                                          : "_mm512_i32gather_pd(_mm256_loadu_si256((const __m256i *)(ci + \($0))), x, 8)" },
                        scalarSet: set("_mm512_set_pd", 8), fma: { "_mm512_fmadd_pd(\($0), \($1), \($2))" },
                        add: { "_mm512_add_pd(\($0), \($1))" }, reduce: { "_mm512_reduce_add_pd(\($0))" })
         case (.avx512, true):
             return Ops(vtype: "__m256", zero: "_mm256_setzero_ps()", loadVal: { "_mm256_loadu_ps(va + \($0))" },
-                       gather: { "_mm512_i64gather_ps(_mm512_loadu_si512((const void *)(ci + \($0))), x, 4)" },
+                       gather: { index == .i64 ? "_mm512_i64gather_ps(_mm512_loadu_si512((const void *)(ci + \($0))), x, 4)"
+                                          : "_mm256_i32gather_ps(x, _mm256_loadu_si256((const __m256i *)(ci + \($0))), 4)" },
                        scalarSet: set("_mm256_set_ps", 8), fma: { "_mm256_fmadd_ps(\($0), \($1), \($2))" },
                        add: { "_mm256_add_ps(\($0), \($1))" }, reduce: { "bt_hsum_m256(\($0))" })
         case (.avx2, false):
             return Ops(vtype: "__m256d", zero: "_mm256_setzero_pd()", loadVal: { "_mm256_loadu_pd(va + \($0))" },
-                       gather: { "_mm256_i64gather_pd(x, _mm256_loadu_si256((const __m256i *)(ci + \($0))), 8)" },
+                       gather: { index == .i64 ? "_mm256_i64gather_pd(x, _mm256_loadu_si256((const __m256i *)(ci + \($0))), 8)"
+                                          : "_mm256_i32gather_pd(x, _mm_loadu_si128((const __m128i *)(ci + \($0))), 8)" },
                        scalarSet: set("_mm256_set_pd", 4), fma: { "_mm256_fmadd_pd(\($0), \($1), \($2))" },
                        add: { "_mm256_add_pd(\($0), \($1))" }, reduce: { "bt_hsum_m256d(\($0))" })
         case (.avx2, true):
             return Ops(vtype: "__m128", zero: "_mm_setzero_ps()", loadVal: { "_mm_loadu_ps(va + \($0))" },
-                       gather: { "_mm256_i64gather_ps(x, _mm256_loadu_si256((const __m256i *)(ci + \($0))), 4)" },
+                       gather: { index == .i64 ? "_mm256_i64gather_ps(x, _mm256_loadu_si256((const __m256i *)(ci + \($0))), 4)"
+                                          : "_mm_i32gather_ps(x, _mm_loadu_si128((const __m128i *)(ci + \($0))), 4)" },
                        scalarSet: set("_mm_set_ps", 4), fma: { "_mm_fmadd_ps(\($0), \($1), \($2))" },
                        add: { "_mm_add_ps(\($0), \($1))" }, reduce: { "bt_hsum_m128(\($0))" })
         case (.generic, _):
@@ -86,10 +95,10 @@ struct SpmvEmitter {
     /// The context type, the variants and the entry point.
     func emit(variants: [(SparseClass, SpmvSpec)]) -> String {
         var parts = ["""
-            /* ---- \(dtype.rawValue) CSR SpMV ---- */
+            /* ---- \(dtype.rawValue) CSR SpMV, \(x) indices ---- */
             typedef struct {
                 int64_t nrows, nnz;
-                const int64_t *rp, *ci;
+                const \(x) *rp, *ci;
                 const \(t) *va, *x;
                 \(t) alpha, beta;
                 \(t) *y;
@@ -119,7 +128,7 @@ struct SpmvEmitter {
         let sum = accs.dropFirst().reduce("acc0") { o.add($0, $1) }
         return """
             /* \(spec.summary) */
-            \(target) __attribute__((always_inline)) static inline \(t) bt_\(l)_spmv_dot_\(v)(const int64_t *restrict ci, const \(t) *restrict va,
+            \(target) __attribute__((always_inline)) static inline \(t) bt_\(n)_spmv_dot_\(v)(const \(x) *restrict ci, const \(t) *restrict va,
                 const \(t) *restrict x, int64_t p, int64_t p1, int64_t lim)
             {
                 \(t) s = 0;
@@ -143,17 +152,17 @@ struct SpmvEmitter {
                 return s + (s0 + s1);
             }
 
-            \(target) static void bt_\(l)_spmv_work_\(v)(\(ctx) *g, int tid, int nth)
+            \(target) static void bt_\(n)_spmv_work_\(v)(\(ctx) *g, int tid, int nth)
             {
-                const int64_t *rp = g->rp;
+                const \(x) *rp = g->rp;
                 int64_t i0, j0, i1, j1;
                 if (g->merge) {
                     const int64_t total = g->nrows + g->nnz;
-                    bt_merge_path(rp, g->nrows, g->nnz, bt_share(total, tid, nth), &i0, &j0);
-                    bt_merge_path(rp, g->nrows, g->nnz, bt_share(total, tid + 1, nth), &i1, &j1);
+                    bt_merge_path\(index.suffix)(rp, g->nrows, g->nnz, bt_share(total, tid, nth), &i0, &j0);
+                    bt_merge_path\(index.suffix)(rp, g->nrows, g->nnz, bt_share(total, tid + 1, nth), &i1, &j1);
                 } else {
-                    i0 = tid == 0 ? 0 : bt_row_at_least(rp, g->nrows, bt_share(g->nnz, tid, nth));
-                    i1 = tid + 1 == nth ? g->nrows : bt_row_at_least(rp, g->nrows, bt_share(g->nnz, tid + 1, nth));
+                    i0 = tid == 0 ? 0 : bt_row_at_least\(index.suffix)(rp, g->nrows, bt_share(g->nnz, tid, nth));
+                    i1 = tid + 1 == nth ? g->nrows : bt_row_at_least\(index.suffix)(rp, g->nrows, bt_share(g->nnz, tid + 1, nth));
                     j0 = rp[i0];
                     j1 = rp[i1];
                 }
@@ -161,34 +170,34 @@ struct SpmvEmitter {
                 \(t) *restrict y = g->y;
                 int64_t r = i0;
                 if (r < i1 && rp[r] < j0) { /* the first row began in the previous share */
-                    const \(t) s = bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, j0, rp[r + 1], g->nnz);
+                    const \(t) s = bt_\(n)_spmv_dot_\(v)(g->ci, g->va, g->x, j0, rp[r + 1], g->nnz);
                     y[r] = beta == 0 ? alpha * s : alpha * s + beta * y[r];
                     r++;
                 }
                 if (beta == 0) {
-                    for (; r < i1; r++) y[r] = alpha * bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, rp[r], rp[r + 1], g->nnz);
+                    for (; r < i1; r++) y[r] = alpha * bt_\(n)_spmv_dot_\(v)(g->ci, g->va, g->x, rp[r], rp[r + 1], g->nnz);
                 } else {
-                    for (; r < i1; r++) y[r] = alpha * bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, rp[r], rp[r + 1], g->nnz) + beta * y[r];
+                    for (; r < i1; r++) y[r] = alpha * bt_\(n)_spmv_dot_\(v)(g->ci, g->va, g->x, rp[r], rp[r + 1], g->nnz) + beta * y[r];
                 }
                 const int64_t from = i1 < g->nrows && rp[i1] > j0 ? rp[i1] : j0;
                 if (i1 < g->nrows && j1 > from) {
                     g->carry_row[tid] = i1;
-                    g->carry[tid] = bt_\(l)_spmv_dot_\(v)(g->ci, g->va, g->x, from, j1, g->nnz);
+                    g->carry[tid] = bt_\(n)_spmv_dot_\(v)(g->ci, g->va, g->x, from, j1, g->nnz);
                 } else {
                     g->carry_row[tid] = -1;
                 }
             }
 
-            static int bt_\(l)_spmv_run_\(v)(\(ctx) *g)
+            static int bt_\(n)_spmv_run_\(v)(\(ctx) *g)
             {
-                const int nth = bt_pick_sparse_threads(\(spec.threads), (double)g->nnz * \(8 + dtype.size) + (double)g->nrows * \(8 + dtype.size));
+                const int nth = bt_pick_sparse_threads(\(spec.threads), (double)g->nnz * \(Int64(index.bytes) + dtype.size) + (double)g->nrows * \(Int64(index.bytes) + dtype.size));
                 g->merge = \(spec.partition == .merge ? 1 : 0);
                 if (nth == 1) {
                     int64_t row = -1;
                     \(t) part = 0;
                     g->carry_row = &row;
                     g->carry = &part;
-                    bt_\(l)_spmv_work_\(v)(g, 0, 1);
+                    bt_\(n)_spmv_work_\(v)(g, 0, 1);
                     return BT_OK;
                 }
                 int owned = 0;
@@ -201,12 +210,12 @@ struct SpmvEmitter {
             #pragma omp parallel num_threads(nth)
                 {
                     const int n = omp_get_num_threads();
-                    bt_\(l)_spmv_work_\(v)(g, omp_get_thread_num(), n);
+                    bt_\(n)_spmv_work_\(v)(g, omp_get_thread_num(), n);
             #pragma omp single
                     used = n;
                 }
             #else
-                bt_\(l)_spmv_work_\(v)(g, 0, 1);
+                bt_\(n)_spmv_work_\(v)(g, 0, 1);
             #endif
                 /* Rows split between threads: each share's partial sum, in order. */
                 for (int k = 0; k < used; k++) {
@@ -221,15 +230,15 @@ struct SpmvEmitter {
 
     private func entry(_ variants: [(SparseClass, SpmvSpec)]) -> String {
         let dispatch = variants.enumerated().map { i, v in
-            v.0 == .any || v.0 == .long ? "return bt_\(l)_spmv_run_\(i)(&g);"
-                : "if (\(v.0.cCondition)) return bt_\(l)_spmv_run_\(i)(&g);"
+            v.0 == .any || v.0 == .long ? "return bt_\(n)_spmv_run_\(i)(&g);"
+                : "if (\(v.0.cCondition)) return bt_\(n)_spmv_run_\(i)(&g);"
         }.joined(separator: "\n        ")
         return """
-            BT_EXPORT int bt_\(l)csr_spmv(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+            BT_EXPORT int bt_\(l)csr_spmv\(index.suffix)(int64_t nrows, int64_t ncols, const \(x) *row_ptr, const \(x) *col_idx,
                 const \(t) *val, \(t) alpha, const \(t) *x, \(t) beta, \(t) *y)
             {
                 int64_t nnz = 0;
-                int st = bt_csr_args(nrows, ncols, row_ptr, col_idx, val, 1, sizeof(\(t)), &nnz);
+                int st = bt_csr_args\(index.suffix)(nrows, ncols, row_ptr, col_idx, val, 1, sizeof(\(t)), &nnz);
                 if (st != BT_OK) return st;
                 if ((nrows > 0 && !y) || (ncols > 0 && !x)) return BT_EINVAL;
                 if (!bt_span_ok(x, ncols, 1, ncols, sizeof(\(t))) || !bt_span_ok(y, nrows, 1, nrows, sizeof(\(t)))) return BT_EOVERFLOW;

@@ -17,25 +17,29 @@ import KernelSpec
 struct TransposeEmitter {
     let dtype: DType
     let isa: ISA
+    var index: CSRIndex = .i64
 
     private var t: String { dtype.cType }
     private var l: String { dtype.blasLetter }
-    private var ctx: String { "bt_\(l)_tr_ctx" }
+    /// The prefix of internal names: dtype letter and index suffix.
+    private var n: String { l + index.suffix }
+    private var x: String { index.cType }
+    private var ctx: String { "bt_\(n)_tr_ctx" }
 
     func emit(variants: [(SparseClass, TransposeSpec)]) -> String {
         let dispatch = variants.map { c, s in
-            let call = "return bt_\(l)_transpose_run(&g, \(s.threads), \(algorithmNumber(s.algorithm)), \(s.radixBits), (int64_t)\(s.histogramBudget));"
+            let call = "return bt_\(n)_transpose_run(&g, \(s.threads), \(algorithmNumber(s.algorithm)), \(s.radixBits), (int64_t)\(s.histogramBudget));"
             return c == .any || c == .long ? call : "if (\(c.cCondition)) \(call)"
         }.joined(separator: "\n        ")
         return """
-            /* ---- \(dtype.rawValue) CSR transpose ---- */
+            /* ---- \(dtype.rawValue) CSR transpose, \(x) indices ---- */
             typedef struct {
                 int64_t nrows, ncols, nnz;
-                const int64_t *rp, *ci;
+                const \(x) *rp, *ci;
                 const \(t) *va;
-                int64_t *trp, *tci;
+                \(x) *trp, *tci;
                 \(t) *tva;
-                int64_t *cnt;     /* histogram: (threads - 1) x ncols counters */
+                \(x) *cnt;     /* histogram: (threads - 1) x ncols counters */
                 int64_t *part;    /* histogram: per-thread column-chunk totals */
                 int shift;        /* radix: bucket = column >> shift */
                 int64_t nb;       /* radix: buckets */
@@ -49,10 +53,10 @@ struct TransposeEmitter {
             } \(ctx);
 
             /* Calls body(r, p) for the nonzeros of share tid of nth, row by row. */
-            #define BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, body) do { \\
+            #define BT_\(n.uppercased())_FOR_SHARE(g, tid, nth, body) do { \\
                 const int64_t p0_ = bt_share((g)->nnz, (tid), (nth)), p1_ = bt_share((g)->nnz, (tid) + 1, (nth)); \\
                 if (p0_ < p1_) { \\
-                    int64_t r = bt_row_of((g)->rp, (g)->nrows, p0_), p = p0_; \\
+                    int64_t r = bt_row_of\(index.suffix)((g)->rp, (g)->nrows, p0_), p = p0_; \\
                     while (p < p1_) { \\
                         while ((g)->rp[r + 1] <= p) r++; \\
                         const int64_t e_ = (g)->rp[r + 1] < p1_ ? (g)->rp[r + 1] : p1_; \\
@@ -61,22 +65,22 @@ struct TransposeEmitter {
                 } \\
             } while (0)
 
-            static void bt_\(l)_tr_hist_work(\(ctx) *g, int tid, int nth)
+            static void bt_\(n)_tr_hist_work(\(ctx) *g, int tid, int nth)
             {
                 const int64_t ncols = g->ncols;
-                const int64_t *restrict ci = g->ci;
-                int64_t *restrict my = tid == nth - 1 ? g->trp + 1 : g->cnt + (size_t)tid * (size_t)ncols;
-                memset(my, 0, (size_t)ncols * sizeof(int64_t));
-                BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, my[ci[p]]++);
+                const \(x) *restrict ci = g->ci;
+                \(x) *restrict my = tid == nth - 1 ? g->trp + 1 : g->cnt + (size_t)tid * (size_t)ncols;
+                memset(my, 0, (size_t)ncols * sizeof(\(x)));
+                BT_\(n.uppercased())_FOR_SHARE(g, tid, nth, my[ci[p]]++);
                 bt_barrier();
                 /* Column-wise scan: positions relative to this thread's chunk of columns. */
                 const int64_t c0 = bt_share(ncols, tid, nth), c1 = bt_share(ncols, tid + 1, nth);
                 int64_t s = 0;
                 for (int64_t j = c0; j < c1; j++) {
                     for (int k = 0; k < nth; k++) {
-                        int64_t *c = k == nth - 1 ? g->trp + 1 + j : g->cnt + (size_t)k * (size_t)ncols + j;
+                        \(x) *c = k == nth - 1 ? g->trp + 1 + j : g->cnt + (size_t)k * (size_t)ncols + j;
                         const int64_t v = *c;
-                        *c = s;
+                        *c = (\(x))s;
                         s += v;
                     }
                 }
@@ -86,21 +90,21 @@ struct TransposeEmitter {
                 for (int k = 0; k < tid; k++) base += g->part[k];
                 if (base != 0) {
                     for (int64_t j = c0; j < c1; j++) {
-                        for (int k = 0; k < nth; k++) (k == nth - 1 ? g->trp + 1 + j : g->cnt + (size_t)k * (size_t)ncols + j)[0] += base;
+                        for (int k = 0; k < nth; k++) (k == nth - 1 ? g->trp + 1 + j : g->cnt + (size_t)k * (size_t)ncols + j)[0] += (\(x))base;
                     }
                 }
                 bt_barrier();
-                int64_t *restrict tci = g->tci;
+                \(x) *restrict tci = g->tci;
                 \(t) *restrict tva = g->tva;
                 const \(t) *restrict va = g->va;
-                if (va) BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, { const int64_t q = my[ci[p]]++; tci[q] = r; tva[q] = va[p]; });
-                else BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, { tci[my[ci[p]]++] = r; });
+                if (va) BT_\(n.uppercased())_FOR_SHARE(g, tid, nth, { const int64_t q = my[ci[p]]++; tci[q] = (\(x))r; tva[q] = va[p]; });
+                else BT_\(n.uppercased())_FOR_SHARE(g, tid, nth, { tci[my[ci[p]]++] = (\(x))r; });
             }
 
             /* Radix partition and bucket finishing, in one parallel region. */
             /* Copies a staged 256-byte block to its (256-byte aligned) place in the output,
                bypassing the cache where the ISA can. */
-            \(VectorOps.targetAttribute(isa)) static inline void bt_\(l)_tr_stream256(void *dst, const void *src)
+            \(VectorOps.targetAttribute(isa)) static inline void bt_\(n)_tr_stream256(void *dst, const void *src)
             {
                 for (int i = 0; i < 4; i++) {
                     char *d = (char *)dst + 64 * i;
@@ -114,26 +118,26 @@ struct TransposeEmitter {
                non-temporal line stores (no read for ownership, no cache pollution, and bursts
                the memory controller can merge); blocks at the ends of a thread's range in a
                bucket, shared with neighbours, are stored entry by entry. */
-            \(VectorOps.targetAttribute(isa)) static void bt_\(l)_tr_partition(\(ctx) *g, int tid, int nth, int64_t *restrict h, int64_t *restrict stage)
+            \(VectorOps.targetAttribute(isa)) static void bt_\(n)_tr_partition(\(ctx) *g, int tid, int nth, int64_t *restrict h, int64_t *restrict stage)
             {
                 const int s = g->shift;
                 const int64_t nb = g->nb, mask = ((int64_t)1 << s) - 1;
-                const int64_t *restrict ci = g->ci;
+                const \(x) *restrict ci = g->ci;
                 const \(t) *restrict va = g->va;
-                int64_t *restrict tci = g->tci;
+                \(x) *restrict tci = g->tci;
                 \(t) *restrict tva = g->tva;
-                enum { IB = 32, VL = 256 / sizeof(\(t)) }; /* entries per staged block */
+                enum { IB = 256 / sizeof(\(x)), VL = 256 / sizeof(\(t)) }; /* entries per staged block */
                 int64_t *restrict first = stage;                 /* nb: where this thread's range starts */
-                int64_t *restrict si = stage + (nb + 7) / 8 * 8; /* nb x IB staged indices, 64-byte aligned */
+                \(x) *restrict si = (\(x) *)(stage + (nb + 7) / 8 * 8); /* nb x IB staged indices, 64-byte aligned */
                 \(t) *restrict sv = (\(t) *)(si + IB * nb);      /* nb x VL staged values */
                 memcpy(first, h, (size_t)nb * sizeof(int64_t));
-                BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, {
+                BT_\(n.uppercased())_FOR_SHARE(g, tid, nth, {
                     const int64_t c = ci[p]; const int64_t b = c >> s; const int64_t q = h[b]++;
-                    const unsigned k = (unsigned)(((uintptr_t)(tci + q) >> 3) & (IB - 1));
-                    int64_t *st = si + b * IB;
-                    st[k] = r << s | (c & mask);
+                    const unsigned k = (unsigned)(((uintptr_t)(tci + q) / sizeof(\(x))) & (IB - 1));
+                    \(x) *st = si + b * IB;
+                    st[k] = (\(x))(r << s | (c & mask));
                     if (k == IB - 1) {
-                        if (q - (IB - 1) >= first[b]) bt_\(l)_tr_stream256(tci + q - (IB - 1), st);
+                        if (q - (IB - 1) >= first[b]) bt_\(n)_tr_stream256(tci + q - (IB - 1), st);
                         else for (int64_t j = first[b]; j <= q; j++) tci[j] = st[IB - 1 - (q - j)];
                     }
                     if (va) {
@@ -141,7 +145,7 @@ struct TransposeEmitter {
                         \(t) *sw = sv + b * VL;
                         sw[kv] = va[p];
                         if (kv == VL - 1) {
-                            if (q - (VL - 1) >= first[b]) bt_\(l)_tr_stream256(tva + q - (VL - 1), sw);
+                            if (q - (VL - 1) >= first[b]) bt_\(n)_tr_stream256(tva + q - (VL - 1), sw);
                             else for (int64_t j = first[b]; j <= q; j++) tva[j] = sw[VL - 1 - (q - j)];
                         }
                     }
@@ -150,7 +154,7 @@ struct TransposeEmitter {
                 for (int64_t b = 0; b < nb; b++) {
                     const int64_t e = h[b] - 1;
                     if (e < first[b]) continue;
-                    const unsigned k = (unsigned)(((uintptr_t)(tci + e) >> 3) & (IB - 1));
+                    const unsigned k = (unsigned)(((uintptr_t)(tci + e) / sizeof(\(x))) & (IB - 1));
                     if (k != IB - 1) for (int64_t j = e - k > first[b] ? e - k : first[b]; j <= e; j++) tci[j] = si[b * IB + k - (e - j)];
                     if (va) {
                         const unsigned kv = (unsigned)(((uintptr_t)(tva + e) / sizeof(\(t))) & (VL - 1));
@@ -160,17 +164,17 @@ struct TransposeEmitter {
             \(isa == .generic ? "" : "    _mm_sfence();")
             }
 
-            static void bt_\(l)_tr_radix_work(\(ctx) *g, int tid, int nth)
+            static void bt_\(n)_tr_radix_work(\(ctx) *g, int tid, int nth)
             {
                 const int s = g->shift;
                 const int64_t mask = ((int64_t)1 << s) - 1;
-                const int64_t *restrict ci = g->ci;
+                const \(x) *restrict ci = g->ci;
                 const \(t) *restrict va = g->va;
-                int64_t *restrict tci = g->tci;
+                \(x) *restrict tci = g->tci;
                 \(t) *restrict tva = g->tva;
                 int64_t *restrict h = g->hist + (size_t)tid * (size_t)g->nb;
                 memset(h, 0, (size_t)g->nb * sizeof(int64_t));
-                BT_\(l.uppercased())_FOR_SHARE(g, tid, nth, h[ci[p] >> s]++);
+                BT_\(n.uppercased())_FOR_SHARE(g, tid, nth, h[ci[p] >> s]++);
                 bt_barrier();
                 if (tid == 0) {
                     /* Positions in (bucket, thread) order: the partition is stable. Then one
@@ -202,7 +206,7 @@ struct TransposeEmitter {
                 bt_barrier();
                 if (g->status != BT_OK) return; /* nothing written yet */
                 /* Partition: (row << shift | low column bits) into the bucket's output range. */
-                bt_\(l)_tr_partition(g, tid, nth, h, g->work + (size_t)tid * (size_t)g->stride);
+                bt_\(n)_tr_partition(g, tid, nth, h, g->work + (size_t)tid * (size_t)g->stride);
                 bt_barrier();
                 /* Finish buckets: count the low bits, scan into t_row_ptr, scatter stably. */
                 int64_t *restrict cnt = g->work + (size_t)tid * (size_t)g->stride;
@@ -226,7 +230,7 @@ struct TransposeEmitter {
                     for (int64_t j = 0; j < width; j++) {
                         const int64_t v = cnt[j];
                         cnt[j] = run;
-                        g->trp[c0 + j] = run;
+                        g->trp[c0 + j] = (\(x))run;
                         run += v;
                     }
                     if (sorted) {
@@ -240,29 +244,32 @@ struct TransposeEmitter {
                         bufc[q] = v >> s;
                         if (va) bufv[q] = tva[p];
                     }
-                    memcpy(tci + lo, bufc, (size_t)(hi - lo) * sizeof(int64_t));
+                    \(index == .i64 ? "memcpy(tci + lo, bufc, (size_t)(hi - lo) * sizeof(int64_t));" : "for (int64_t p = lo; p < hi; p++) tci[p] = (\(x))bufc[p - lo];")
                     if (va) memcpy(tva + lo, bufv, (size_t)(hi - lo) * sizeof(\(t)));
                 }
             }
 
             /* Runs body(g, tid, nth) on nth threads. */
-            #define BT_\(l.uppercased())_PARALLEL(nth, fn, g) do { \\
+            #define BT_\(n.uppercased())_PARALLEL(nth, fn, g) do { \\
                 if ((nth) == 1) fn((g), 0, 1); \\
                 else { BT_OMP_PARALLEL(nth) fn((g), bt_thread_num(), bt_team_size()); } \\
             } while (0)
 
             /* Histogram algorithm on nth threads; (nth - 1) x ncols counters. */
-            static int bt_\(l)_tr_histogram(\(ctx) *g, int nth)
+            static int bt_\(n)_tr_histogram(\(ctx) *g, int nth)
             {
-                size_t bytes;
-                if (bt_mul_size(nth - 1, g->ncols, &bytes) || bt_mul_size((int64_t)bytes + nth, 8, &bytes)) return BT_EOVERFLOW;
+                size_t cells, bytes;
+                if (bt_mul_size(nth - 1, g->ncols, &cells) || bt_mul_size((int64_t)cells, sizeof(\(x)), &bytes)
+                    || bt_round_size(&bytes, 8) || bytes > SIZE_MAX - 8 * (size_t)nth) return BT_EOVERFLOW;
+                const size_t counters = bytes;
+                bytes += 8 * (size_t)nth;
                 int owned = 0;
-                int64_t *mem = nth == 1 ? NULL : (int64_t *)bt_scratch(bytes, &owned);
+                char *mem = nth == 1 ? NULL : (char *)bt_scratch(bytes, &owned);
                 if (nth > 1 && !mem) return BT_ENOMEM;
                 int64_t part1 = 0;
-                g->cnt = mem;
-                g->part = nth == 1 ? &part1 : mem + (size_t)(nth - 1) * (size_t)g->ncols;
-                BT_\(l.uppercased())_PARALLEL(nth, bt_\(l)_tr_hist_work, g);
+                g->cnt = (\(x) *)mem;
+                g->part = nth == 1 ? &part1 : (int64_t *)(mem + counters);
+                BT_\(n.uppercased())_PARALLEL(nth, bt_\(n)_tr_hist_work, g);
                 g->trp[0] = 0;
                 if (owned) bt_aligned_free(mem);
                 return BT_OK;
@@ -270,12 +277,12 @@ struct TransposeEmitter {
 
             /* Radix algorithm; returns -1 (nothing written) when its buffers would exceed
                g->limit bytes or the row does not fit beside the column bits. */
-            static int bt_\(l)_tr_radix(\(ctx) *g, int nth, int bits)
+            static int bt_\(n)_tr_radix(\(ctx) *g, int nth, int bits)
             {
                 int s = bt_ceil_log2(g->ncols) - bits;
                 if (s < 0) s = 0;
                 if (s > 17) s = 17; /* per-thread counters stay <= 1 MiB: more buckets instead */
-                if (g->nrows > 0 && ((g->nrows - 1) >> (62 - s)) != 0) return -1;
+                if (g->nrows > 0 && ((g->nrows - 1) >> (\(index.bytes * 8 - 2) - s)) != 0) return -1; /* row and low bits in one index */
                 g->shift = s;
                 g->nb = ((g->ncols - 1) >> s) + 1;
                 size_t hbytes;
@@ -289,8 +296,8 @@ struct TransposeEmitter {
                 g->status = BT_OK;
                 g->work = NULL;
                 g->next = 0;
-                BT_\(l.uppercased())_PARALLEL(nth, bt_\(l)_tr_radix_work, g);
-                if (g->status == BT_OK) g->trp[g->ncols] = g->nnz;
+                BT_\(n.uppercased())_PARALLEL(nth, bt_\(n)_tr_radix_work, g);
+                if (g->status == BT_OK) g->trp[g->ncols] = (\(x))g->nnz;
                 bt_aligned_free(g->work);
                 bt_aligned_free(hmem);
                 return g->status;
@@ -299,25 +306,25 @@ struct TransposeEmitter {
             /* One row with ascending columns: A^T is one column. t_row_ptr[j] counts the entries
                with column < j, t_col_idx is all zeros and t_val is val: no sort at all. Threads
                take equal ranges of columns. */
-            static void bt_\(l)_tr_row_work(\(ctx) *g, int tid, int nth)
+            static void bt_\(n)_tr_row_work(\(ctx) *g, int tid, int nth)
             {
-                const int64_t *restrict ci = g->ci;
+                const \(x) *restrict ci = g->ci;
                 const int64_t c0 = bt_share(g->ncols, tid, nth), c1 = bt_share(g->ncols, tid + 1, nth);
                 int64_t lo = 0, hi = g->nnz;
                 while (lo < hi) { const int64_t mid = lo + (hi - lo) / 2; if (ci[mid] < c0) lo = mid + 1; else hi = mid; }
                 const int64_t p0 = lo;
                 int64_t p = p0;
-                int64_t *restrict trp = g->trp;
+                \(x) *restrict trp = g->trp;
                 for (int64_t j = c0; j < c1; j++) {
-                    trp[j] = p;
+                    trp[j] = (\(x))p;
                     while (p < g->nnz && ci[p] == j) p++;
                 }
-                memset(g->tci + p0, 0, (size_t)(p - p0) * sizeof(int64_t));
+                memset(g->tci + p0, 0, (size_t)(p - p0) * sizeof(\(x)));
                 if (g->va) memcpy(g->tva + p0, g->va + p0, (size_t)(p - p0) * sizeof(\(t)));
-                if (tid == nth - 1) trp[g->ncols] = g->nnz;
+                if (tid == nth - 1) trp[g->ncols] = (\(x))g->nnz;
             }
 
-            static void bt_\(l)_tr_sorted_work(\(ctx) *g, int tid, int nth)
+            static void bt_\(n)_tr_sorted_work(\(ctx) *g, int tid, int nth)
             {
                 const int64_t p0 = bt_share(g->nnz, tid, nth), p1 = bt_share(g->nnz, tid + 1, nth);
                 int ok = 1;
@@ -326,44 +333,45 @@ struct TransposeEmitter {
             }
 
             /* algorithm: 0 auto, 1 histogram, 2 radix (TransposeAlgorithm). */
-            static int bt_\(l)_transpose_run(\(ctx) *g, int tuned, int algorithm, int bits, int64_t budget)
+            static int bt_\(n)_transpose_run(\(ctx) *g, int tuned, int algorithm, int bits, int64_t budget)
             {
-                const double bytes = (double)g->nnz * (16.0 + 2.0 * sizeof(\(t))) + (double)g->ncols * 8.0;
+                const double bytes = (double)g->nnz * (2.0 * sizeof(\(x)) + 2.0 * sizeof(\(t))) + (double)g->ncols * sizeof(\(x));
                 const int nth = bt_pick_sparse_threads(tuned, bytes);
                 /* Extra memory never above the larger of the budget and a quarter of the output. */
-                const double out_bytes = (double)g->ncols * 8.0 + (double)g->nnz * (8.0 + (g->va ? sizeof(\(t)) : 0));
+                const double out_bytes = (double)g->ncols * sizeof(\(x)) + (double)g->nnz * (sizeof(\(x)) + (g->va ? sizeof(\(t)) : 0));
                 g->limit = budget > out_bytes / 4 ? budget : (int64_t)(out_bytes / 4);
-                const int hist_fits = (double)(nth - 1) * (double)g->ncols * 8.0 <= (double)budget;
+                const int hist_fits = (double)(nth - 1) * (double)g->ncols * sizeof(\(x)) <= (double)budget;
                 if (g->nrows == 1) {
                     g->status = 0;
-                    BT_\(l.uppercased())_PARALLEL(nth, bt_\(l)_tr_sorted_work, g);
+                    BT_\(n.uppercased())_PARALLEL(nth, bt_\(n)_tr_sorted_work, g);
                     if (g->status == 0) {
-                        BT_\(l.uppercased())_PARALLEL(nth, bt_\(l)_tr_row_work, g);
+                        BT_\(n.uppercased())_PARALLEL(nth, bt_\(n)_tr_row_work, g);
                         return BT_OK;
                     }
                 }
                 int radix = algorithm == 2 || (algorithm == 0 && g->ncols > 16384 && g->nnz > 65536);
                 if (!radix && !hist_fits && nth > 1) radix = 1; /* rather than a histogram on one thread */
                 if (radix) {
-                    const int st = bt_\(l)_tr_radix(g, nth, bits);
+                    const int st = bt_\(n)_tr_radix(g, nth, bits);
                     if (st >= 0) return st;
                 }
-                return bt_\(l)_tr_histogram(g, hist_fits ? nth : 1);
+                return bt_\(n)_tr_histogram(g, hist_fits ? nth : 1);
             }
 
-            BT_EXPORT int bt_\(l)csr_transpose(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
-                const \(t) *val, int64_t *t_row_ptr, int64_t *t_col_idx, \(t) *t_val)
+            BT_EXPORT int bt_\(l)csr_transpose\(index.suffix)(int64_t nrows, int64_t ncols, const \(x) *row_ptr, const \(x) *col_idx,
+                const \(t) *val, \(x) *t_row_ptr, \(x) *t_col_idx, \(t) *t_val)
             {
                 int64_t nnz = 0;
-                int st = bt_csr_args(nrows, ncols, row_ptr, col_idx, val, 0, sizeof(\(t)), &nnz);
+            \(index == .i64 ? "" : "    if (nrows > INT32_MAX) return BT_EOVERFLOW; /* a row of A, a column index of A^T, must fit int32_t */")
+                int st = bt_csr_args\(index.suffix)(nrows, ncols, row_ptr, col_idx, val, 0, sizeof(\(t)), &nnz);
                 if (st != BT_OK) return st;
                 if (!t_row_ptr || (nnz > 0 && (!t_col_idx || (!val) != (!t_val)))) return BT_EINVAL;
-                if (ncols == INT64_MAX || !bt_span_ok(t_row_ptr, ncols + 1, 1, ncols + 1, 8)
-                    || !bt_span_ok(t_col_idx, nnz, 1, nnz, 8) || (t_val && !bt_span_ok(t_val, nnz, 1, nnz, sizeof(\(t)))))
+                if (ncols == INT64_MAX || !bt_span_ok(t_row_ptr, ncols + 1, 1, ncols + 1, \(index.bytes))
+                    || !bt_span_ok(t_col_idx, nnz, 1, nnz, \(index.bytes)) || (t_val && !bt_span_ok(t_val, nnz, 1, nnz, sizeof(\(t)))))
                     return BT_EOVERFLOW;
                 if ((st = bt_isa_status()) != BT_OK) return st;
                 if (nnz == 0) {
-                    memset(t_row_ptr, 0, (size_t)(ncols + 1) * sizeof(int64_t));
+                    memset(t_row_ptr, 0, (size_t)(ncols + 1) * sizeof(\(x)));
                     return BT_OK;
                 }
                 \(ctx) g;

@@ -115,28 +115,28 @@ public enum MatrixMarket {
 
     static func readHeader(_ r: inout LineReader) throws(MatrixMarketError) -> MatrixMarketHeader {
         func fail(_ msg: String) -> MatrixMarketError { MatrixMarketError(path: r.path, line: r.lineNumber, message: msg) }
-        guard let banner = r.next() else { throw MatrixMarketError(path: r.path, line: 0, message: "empty file") }
+        guard let banner = try r.next() else { throw MatrixMarketError(path: r.path, line: 0, message: "empty file") }
         let words = banner.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { $0.lowercased() }
         guard words.count == 5, words[0] == "%%matrixmarket" else {
             throw fail("not a Matrix Market banner (expected '%%MatrixMarket matrix coordinate|array real|integer|pattern general|symmetric|skew-symmetric')")
         }
-        guard words[1] == "matrix" else { throw fail("object '\(words[1])' is not supported (only 'matrix')") }
-        guard let format = MatrixMarketHeader.Format(rawValue: words[2]) else { throw fail("unknown format '\(words[2])' (coordinate or array)") }
+        guard words[1] == "matrix" else { throw fail("object \(quoted(words[1][...])) is not supported (only 'matrix')") }
+        guard let format = MatrixMarketHeader.Format(rawValue: words[2]) else { throw fail("unknown format \(quoted(words[2][...])) (coordinate or array)") }
         if words[3] == "complex" { throw fail("complex matrices are not supported (real, integer or pattern)") }
-        guard let field = MatrixMarketHeader.Field(rawValue: words[3]) else { throw fail("unknown field '\(words[3])' (real, integer or pattern)") }
+        guard let field = MatrixMarketHeader.Field(rawValue: words[3]) else { throw fail("unknown field \(quoted(words[3][...])) (real, integer or pattern)") }
         if words[4] == "hermitian" { throw fail("hermitian matrices are complex and not supported") }
-        guard let symmetry = MatrixMarketHeader.Symmetry(rawValue: words[4]) else { throw fail("unknown symmetry '\(words[4])' (general, symmetric or skew-symmetric)") }
+        guard let symmetry = MatrixMarketHeader.Symmetry(rawValue: words[4]) else { throw fail("unknown symmetry \(quoted(words[4][...])) (general, symmetric or skew-symmetric)") }
         if format == .array && field == .pattern { throw fail("an array file cannot be a pattern") }
         // Size line: the first line that is neither a comment nor blank.
-        while let line = r.next() {
+        while let line = try r.next() {
             let t = line.drop(while: { $0 == " " || $0 == "\t" })
             if t.isEmpty || t.hasPrefix("%") { continue }
             let nums = t.split(whereSeparator: { $0 == " " || $0 == "\t" })
             let want = format == .coordinate ? 3 : 2
             guard nums.count == want, let values = Optional(nums.compactMap { Int64($0) }), values.count == want else {
-                throw fail("size line must be '\(format == .coordinate ? "rows columns entries" : "rows columns")' as non-negative integers that fit in 64 bits (got '\(t)')")
+                throw fail("size line must be '\(format == .coordinate ? "rows columns entries" : "rows columns")', 64-bit integers >= 0: got \(quoted(t))")
             }
-            guard values.allSatisfy({ $0 >= 0 }) else { throw fail("negative size in '\(t)'") }
+            guard values.allSatisfy({ $0 >= 0 }) else { throw fail("negative size in \(quoted(t))") }
             if symmetry != .general && values[0] != values[1] { throw fail("a \(symmetry.rawValue) matrix must be square (got \(values[0]) x \(values[1]))") }
             let entries: Int64
             if format == .coordinate { entries = values[2] } else {
@@ -163,10 +163,13 @@ public enum MatrixMarket {
         func nextColumn(_ j: Int64) -> Int64 { j < h.ncols && firstRow(j) < h.nrows ? j : h.ncols }
         var aj = nextColumn(0)
         var ai: Int64 = aj < h.ncols ? firstRow(aj) : 0
-        while let fields = r.nextFields() {
+        while let fields = try r.nextFields() {
             let line = r.lineNumber
             func fail(_ msg: String) -> MatrixMarketError { MatrixMarketError(path: r.path, line: line, message: msg) }
             if fields.isEmpty { continue }
+            if let long = fields.enumerated().first(where: { $0.element.text.utf8.count > Field.maxBytes }) {
+                throw fail("field \(long.offset + 1) is longer than \(Field.maxBytes) bytes: \(quoted(long.element.text))")
+            }
             switch h.format {
             case .coordinate:
                 guard count < h.entries else { throw fail("more entries than the \(h.entries) declared") }
@@ -178,7 +181,7 @@ public enum MatrixMarket {
                 guard j >= 1 && j <= h.ncols else { throw fail("column index \(j) is outside 1 ... \(h.ncols)") }
                 var v = 1.0
                 if want == 3 {
-                    guard let x = fields[2].double(integer: h.field == .integer) else { throw fail("'\(fields[2].text)' is not a valid \(h.field.rawValue) value") }
+                    guard let x = fields[2].double(integer: h.field == .integer) else { throw fail("\(quoted(fields[2].text)) is not a valid \(h.field.rawValue) value") }
                     v = x
                 }
                 count += 1
@@ -186,7 +189,7 @@ public enum MatrixMarket {
             case .array:
                 guard fields.count == 1 else { throw fail("an array entry is one value, got \(fields.count) fields") }
                 guard aj < h.ncols else { throw fail("more values than the \(h.nrows) x \(h.ncols) declared") }
-                guard let v = fields[0].double(integer: h.field == .integer) else { throw fail("'\(fields[0].text)' is not a valid \(h.field.rawValue) value") }
+                guard let v = fields[0].double(integer: h.field == .integer) else { throw fail("\(quoted(fields[0].text)) is not a valid \(h.field.rawValue) value") }
                 let (i, j) = (ai, aj)
                 ai += 1
                 if ai >= h.nrows {
@@ -236,6 +239,8 @@ public enum MatrixMarket {
 
 /// One whitespace-separated field of a line.
 struct Field {
+    /// The longest field read as a number.
+    static let maxBytes = 1024
     let text: Substring
     var int: Int64? { Int64(text) }
     func double(integer: Bool) -> Double? {
@@ -245,14 +250,19 @@ struct Field {
     }
 }
 
-/// Reads a file line by line with getline (streaming: one line in memory at a time). The
-/// file and the line buffer are released at the end of the file or when the reader goes
-/// away, whichever comes first (a read that stops at an error leaks nothing).
+/// Reads a file line by line through a fixed buffer (streaming: one line in memory at a
+/// time, and never more than ``maxLine`` bytes of one). A data line longer than that is
+/// refused as soon as its first ``maxLine`` bytes are read; a longer comment line is kept
+/// to that length and the rest skipped. The file and the buffer are released at the end
+/// of the file or when the reader goes away, whichever comes first.
 final class LineReader {
+    /// The longest line read in full (a data line is three numbers; a banner five words).
+    static let maxLine = 64 << 10
     let path: String
     private var file: UnsafeMutablePointer<FILE>?
-    private var buffer: UnsafeMutablePointer<CChar>? = nil
-    private var capacity = 0
+    private let buffer: UnsafeMutablePointer<UInt8>
+    private let capacity = 1 << 20
+    private var start = 0, end = 0
     private(set) var lineNumber = 0
     var headerLine = 0
 
@@ -262,35 +272,87 @@ final class LineReader {
             throw MatrixMarketError(path: path, line: 0, message: "cannot open: \(String(cString: strerror(errno)))")
         }
         file = f
+        buffer = .allocate(capacity: capacity)
     }
 
-    deinit { close() }
+    deinit { close(); buffer.deallocate() }
 
     private func close() {
         if let f = file { fclose(f) }
-        free(buffer)
         file = nil
-        buffer = nil
+    }
+
+    /// Moves the unread bytes to the front and reads more; false at the end of the file.
+    private func refill() -> Bool {
+        guard let f = file else { return false }
+        if start > 0 {
+            if end > start { memmove(buffer, buffer + start, end - start) }
+            end -= start
+            start = 0
+        }
+        let n = fread(buffer + end, 1, capacity - end, f)
+        if n == 0 { close(); return false }
+        end += n
+        return true
     }
 
     /// The next line without its line end (LF or CRLF), or nil at the end.
-    func next() -> String? {
-        guard let f = file else { return nil }
-        let n = getline(&buffer, &capacity, f)
-        guard n >= 0, let b = buffer else { close(); return nil }
+    func next() throws(MatrixMarketError) -> String? {
+        var scanned = 0
+        while true {
+            let from = start + scanned
+            if from < end, let nl = memchr(buffer + from, 10, end - from) {
+                let stop = buffer.distance(to: nl.assumingMemoryBound(to: UInt8.self))
+                if stop - start > Self.maxLine { return try overlong() }
+                return take(upTo: stop)
+            }
+            scanned = end - start
+            if scanned > Self.maxLine { return try overlong() }
+            if !refill() { return end > start ? take(upTo: end) : nil }   // the last line, without a line end
+        }
+    }
+
+    /// The line from `start` to `stop` (its line end, or the end of the file).
+    private func take(upTo stop: Int) -> String {
         lineNumber += 1
-        var len = n
-        while len > 0 && (b[len - 1] == 10 || b[len - 1] == 13) { len -= 1 }
-        return String(decoding: UnsafeRawBufferPointer(start: b, count: len), as: UTF8.self)
+        var len = stop - start
+        while len > 0 && (buffer[start + len - 1] == 10 || buffer[start + len - 1] == 13) { len -= 1 }
+        let line = String(decoding: UnsafeBufferPointer(start: buffer + start, count: len), as: UTF8.self)
+        start = min(stop + 1, end)
+        return line
+    }
+
+    /// A line of more than ``maxLine`` bytes from `start` (at least that many are buffered):
+    /// a comment is cut there and the rest skipped, anything else is refused at once.
+    private func overlong() throws(MatrixMarketError) -> String {
+        let head = UnsafeBufferPointer(start: buffer + start, count: Self.maxLine)
+        let text = String(decoding: head, as: UTF8.self)
+        lineNumber += 1
+        guard head.first(where: { $0 != 32 && $0 != 9 }) == UInt8(ascii: "%") else {
+            throw MatrixMarketError(path: path, line: lineNumber, message: "line longer than \(Self.maxLine) bytes: \(quoted(text[...]))")
+        }
+        while true {   // skip to the end of the comment
+            if start < end, let nl = memchr(buffer + start, 10, end - start) {
+                start = buffer.distance(to: nl.assumingMemoryBound(to: UInt8.self)) + 1
+                return text
+            }
+            start = end
+            if !refill() { return text }
+        }
     }
 
     /// The fields of the next data line (empty for a blank or comment line), or nil at the end.
-    func nextFields() -> [Field]? {
-        guard let line = next() else { return nil }
+    func nextFields() throws(MatrixMarketError) -> [Field]? {
+        guard let line = try next() else { return nil }
         let t = line.drop(while: { $0 == " " || $0 == "\t" })
         if t.hasPrefix("%") { return [] }
         return t.split(whereSeparator: { $0 == " " || $0 == "\t" }).map { Field(text: $0) }
     }
+}
+
+/// Offending text for an error message: quoted, at most 40 characters of it.
+func quoted(_ text: Substring) -> String {
+    text.count <= 40 ? "'\(text)'" : "'\(text.prefix(40))...' (\(text.utf8.count >= LineReader.maxLine ? "\(LineReader.maxLine)+" : "\(text.utf8.count)") bytes)"
 }
 
 /// In-place sorting of CSR rows by column with duplicates summed.

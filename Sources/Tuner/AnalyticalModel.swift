@@ -58,8 +58,31 @@ public enum AnalyticalModel {
                         prefetchA: 512, prefetchB: 0, threads: 0)
     }
 
-    /// A library with one model-derived kernel per dtype for every shape.
+    /// The SpMV seed for `machine`: merge-path shares (no row can unbalance the threads),
+    /// four accumulators (a long row's FMA chain is not the bottleneck beyond that), x by
+    /// gathers where the ISA's are fast, vector rows from two chunks of nonzeros on.
+    public static func spmvSpec(dtype: DType, isa: ISA, machine: MachineProfile) -> SpmvSpec {
+        let chunk = isa == .generic ? 1 : isa.vectorBytes / 8
+        return SpmvSpec(dtype: dtype, isa: isa, threads: 0, partition: .merge, unroll: 4,
+                        loads: isa.seedsGather ? .gather : .scalar, prefetch: 0, shortRow: 2 * chunk)
+    }
+
+    /// The transpose seed for `machine`: radix buckets whose staging blocks (256 bytes of
+    /// indices and 256 of values each) fill half of a thread's L2; histogram counters up to
+    /// half the L3 (at least 4, at most 64 MiB).
+    public static func transposeSpec(isa: ISA, machine: MachineProfile) -> TransposeSpec {
+        let l2 = machine.cache(level: 2)?.sizeBytes ?? 1 << 20
+        let l3 = machine.cache(level: 3)?.sizeBytes ?? l2
+        let buckets = max(1, l2 / 2 / 512)
+        let bits = min(14, max(6, Int.bitWidth - 1 - buckets.leadingZeroBitCount))
+        let budget = Int64(min(64 << 20, max(4 << 20, l3 / 2)))
+        return TransposeSpec(isa: isa, threads: 0, algorithm: .auto, radixBits: bits, histogramBudget: budget)
+    }
+
+    /// A library with one model-derived kernel per dtype for every shape and matrix.
     public static func librarySpec(isa: ISA, machine: MachineProfile) -> LibrarySpec {
-        LibrarySpec(isa: isa, gemm: DType.allCases.map { GemmVariant(spec: gemmSpec(dtype: $0, isa: isa, machine: machine)) })
+        LibrarySpec(isa: isa, gemm: DType.allCases.map { GemmVariant(spec: gemmSpec(dtype: $0, isa: isa, machine: machine)) },
+                    spmv: DType.allCases.map { SparseVariant(spec: spmvSpec(dtype: $0, isa: isa, machine: machine)) },
+                    transpose: [SparseVariant(spec: transposeSpec(isa: isa, machine: machine))])
     }
 }

@@ -62,6 +62,11 @@ public struct ConfigResolver: Sendable {
             library.transpose = tuned.classes.compactMap { c in c.transpose.map { SparseVariant(matrixClass: c.matrixClass, spec: $0) } }.filter { $0.spec.isa == isa }
             if !library.transpose.isEmpty { origins.append("tuned") }
         }
+        // Untuned sparse kernels: the model's for this machine, not another machine's defaults.
+        for dtype in DType.allCases where !library.spmv.contains(where: { $0.spec.dtype == dtype }) {
+            library.spmv.append(SparseVariant(spec: AnalyticalModel.spmvSpec(dtype: dtype, isa: isa, machine: machine)))
+        }
+        if library.transpose.isEmpty { library.transpose = [SparseVariant(spec: AnalyticalModel.transposeSpec(isa: isa, machine: machine))] }
         try library.validate()
         return KernelsConfig(version: blastuneVersion, machine: machine,
                              origin: Array(Set(origins)).sorted().joined(separator: "+"), library: library)

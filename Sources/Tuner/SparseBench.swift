@@ -35,10 +35,16 @@ public struct SparseBenchRow: Codable, Sendable {
     public var oursGBps: Double
     /// Our GB/s over the measured read bandwidth at this thread count.
     public var fractionOfBandwidth: Double
-    /// Transpose only: ours with the output mapped and unmapped in every call (advised to
-    /// use 2 MiB pages, as numpy does), as the peers allocate theirs (their times include
-    /// it); ratios to the peers use this.
+    /// Transpose only: ours with the output mapped and unmapped in every call, as the peers
+    /// allocate theirs (their times include it), with the page advice that measured faster
+    /// here (`freshPages`); ratios to the peers use this.
     public var oursFreshOutput: TimingStats?
+    /// Transpose only: which pages the fresh output had: "2 MiB advised" (MADV_HUGEPAGE, as
+    /// numpy maps large arrays) or "4 KiB" (no advice), whichever was faster in this run.
+    public var freshPages: String?
+    /// Transpose only: the floor of a fresh output, one plain first write (memset) of a fresh
+    /// mapping of the output's size with the same advice, timed in the same run.
+    public var freshWriteFloor: TimingStats?
     /// Transpose only: peak extra memory of one call beyond its inputs and outputs.
     public var extraBytes: Int64?
     public var outputBytes: Int64?
@@ -136,12 +142,21 @@ public struct SparseBench {
                         row.extraBytes = ProcessMemory.extra { ops[0]() }
                         row.outputBytes = Int64(n + 1) * 8 + Int64(nz) * Int64(8 + vs)
                         guard status == 0 else { throw KernelStatusError(function: "csr_transpose", status: status, message: lib.strerror(status)) }
-                        names.append("ours, fresh output")
-                        ops.append {
-                            // Mapped per call and advised to use 2 MiB pages, as numpy maps large arrays.
-                            guard let r2 = try? LazyMemory(bytes: (Int(n) + 1) * 8), let c2 = try? LazyMemory(bytes: max(nz, 1) * 8),
-                                  let v2 = try? LazyMemory(bytes: max(nz, 1) * vs) else { status = 3; return }
-                            status |= call(r2.pointer(), c2.pointer(), v2.base)
+                        // Fresh outputs, mapped per call, with and without the advice of 2 MiB pages,
+                        // and the floor of each: one plain first write of a fresh mapping that size.
+                        let outBytes = (Int(n) + 1) * 8 + max(nz, 1) * (8 + vs)
+                        for huge in [true, false] {
+                            names.append("ours, fresh output, \(huge ? "2 MiB advised" : "4 KiB")")
+                            ops.append {
+                                guard let r2 = try? LazyMemory(bytes: (Int(n) + 1) * 8, hugePages: huge), let c2 = try? LazyMemory(bytes: max(nz, 1) * 8, hugePages: huge),
+                                      let v2 = try? LazyMemory(bytes: max(nz, 1) * vs, hugePages: huge) else { status = 3; return }
+                                status |= call(r2.pointer(), c2.pointer(), v2.base)
+                            }
+                            names.append("ours, floor, \(huge ? "2 MiB advised" : "4 KiB")")
+                            ops.append {
+                                guard let f = try? LazyMemory(bytes: outBytes, hugePages: huge) else { status = 3; return }
+                                memset(f.base, 1, outBytes)
+                            }
                         }
                         if let p = peers, p.mklPath != nil, let h = p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 0) {
                             cleanup.append { p.mklDestroy(h) }
@@ -160,8 +175,15 @@ public struct SparseBench {
         row.ours = stats[0]
         row.oursGBps = bytes / stats[0].median / 1e9
         row.fractionOfBandwidth = row.oursGBps / (bandwidth[threads] ?? .infinity)
-        let base: Double
-        if op == .transpose { row.oursFreshOutput = stats[1]; base = stats[1].median } else { base = stats[0].median }
+        var base = stats[0].median
+        if op == .transpose {
+            // names[1...4]: fresh and floor with 2 MiB pages advised, then with 4 KiB pages.
+            let huge = stats[1].median <= stats[3].median
+            row.oursFreshOutput = huge ? stats[1] : stats[3]
+            row.freshWriteFloor = huge ? stats[2] : stats[4]
+            row.freshPages = huge ? "2 MiB advised" : "4 KiB"
+            base = row.oursFreshOutput!.median
+        }
         for (i, name) in names.enumerated() where name != "ours" && !name.hasPrefix("ours,") {
             row.peers[name] = PeerTiming(seconds: stats[i].median, spread: stats[i].spread, gbps: bytes / stats[i].median / 1e9,
                                          ratio: stats[i].median / base, note: name == "CSparse" && op == .spmv ? "cs_dl_gaxpy on the CSC form" : nil)

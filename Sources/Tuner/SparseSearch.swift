@@ -206,12 +206,13 @@ public final class SparseSearch {
             return e
         }
         let isSpmv = options.op == .spmv
-        var spmv = isSpmv ? SpmvSpec(dtype: dtype, isa: options.isa) : nil
-        var transpose = isSpmv ? nil : TransposeSpec(isa: options.isa)
+        // The seed: the model's for this machine (its ISA, caches).
+        var spmv = isSpmv ? AnalyticalModel.spmvSpec(dtype: dtype, isa: options.isa, machine: machine) : nil
+        var transpose = isSpmv ? nil : AnalyticalModel.transposeSpec(isa: options.isa, machine: machine)
         let base = try eval(spmv, transpose, threads: maxThreads)
-        guard base.status == .ok else { throw SearchError(message: "the default \(options.op.rawValue) kernel failed on \(cls.rawValue): \(base.message ?? "")") }
+        guard base.status == .ok else { throw SearchError(message: "the model's \(options.op.rawValue) kernel failed on \(cls.rawValue): \(base.message ?? "")") }
         var best = base
-        log("\(options.op.rawValue) \(dtype.rawValue) \(cls.rawValue): default \(fmtMs(base.score)) on \(matrices.map(\.description).joined(separator: ", "))")
+        log("\(options.op.rawValue) \(dtype.rawValue) \(cls.rawValue): model seed \(fmtMs(base.score)) on \(matrices.map(\.description).joined(separator: ", "))")
         var improved = true
         var gain = 1.0 // product of the accepted moves' interleaved speed-ups
         while improved && monotonicSeconds() < deadline {

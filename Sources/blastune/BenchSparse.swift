@@ -39,11 +39,13 @@ extension Bench {
                                        peers: ["CSparse": peers?.csparsePath ?? "not found", "MKL": peers?.mklPath ?? "not found"],
                                        rows: rows)
         let names = Array(Set(rows.flatMap { $0.peers.keys })).sorted()
-        say(table(["matrix", "dtype", "thr", "ours ms", "GB/s", "%read bw"] + (op == .transpose ? ["fresh ms", "extra MiB"] : []) + names.map { "\($0) x" },
+        say(table(["matrix", "dtype", "thr", "ours ms", "GB/s", "%read bw"] + (op == .transpose ? ["fresh ms", "floor ms", "fresh/floor", "pages", "extra MiB"] : []) + names.map { "\($0) x" },
                   rows.map { r in [r.matrix, r.dtype.rawValue, "\(r.threads)", fmt(1e3 * r.ours.median, 2), fmt(r.oursGBps), fmt(100 * r.fractionOfBandwidth)]
-                      + (op == .transpose ? [fmt(1e3 * (r.oursFreshOutput?.median ?? 0), 2), r.extraBytes.map { fmt(Double($0) / 1048576) } ?? "?"] : [])
+                      + (op == .transpose ? [fmt(1e3 * (r.oursFreshOutput?.median ?? 0), 2), fmt(1e3 * (r.freshWriteFloor?.median ?? 0), 2),
+                                             fmt((r.oursFreshOutput?.median ?? 0) / (r.freshWriteFloor?.median ?? .nan), 2), r.freshPages ?? "",
+                                             r.extraBytes.map { fmt(Double($0) / 1048576) } ?? "?"] : [])
                       + names.map { n in r.peers[n].map { fmt($0.ratio, 2) } ?? "" } }))
-        say("(peer x = peer time / ours\(op == .transpose ? " with a fresh output, as the peers allocate theirs" : ""))")
+        say("(peer x = peer time / ours\(op == .transpose ? " with a fresh output, as the peers allocate theirs; floor: one plain first write of a fresh mapping of the output's size, same pages, same run" : ""))")
         if sources.isEmpty {
             let dir = out.map { URL(fileURLWithPath: $0) } ?? ResultsStore(root: URL(fileURLWithPath: library.results)).directory(for: machine)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -55,6 +57,7 @@ extension Bench {
         let peers = r.peers.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt(1e3 * $0.value.seconds, 2)) ms (\(fmt($0.value.ratio, 2))x)" }
         return "\(r.op.rawValue) \(r.matrix) \(r.dtype.rawValue) \(r.threads)t: ours \(fmt(1e3 * r.ours.median, 2)) ms, \(fmt(r.oursGBps)) GB/s "
             + "(\(fmt(100 * r.fractionOfBandwidth))% of read bw)" + (r.oursFreshOutput.map { ", fresh output \(fmt(1e3 * $0.median, 2)) ms" } ?? "")
+            + (r.freshWriteFloor.map { " (floor \(fmt(1e3 * $0.median, 2)) ms, \(r.freshPages ?? ""))" } ?? "")
             + (peers.isEmpty ? "" : "; " + peers.joined(separator: ", "))
     }
 }

@@ -101,6 +101,33 @@ struct MatrixMarketTests {
         Bad(text: "%%MatrixMarket matrix array pattern general\n1 1\n", line: 1, says: "cannot be a pattern"),
     ]
 
+    @Test("a 20 MB number, an overlong data line or field is refused at once with its line and at most 40 characters of it; a long comment is skipped")
+    func boundedParsing() throws {
+        let header = "%%MatrixMarket matrix coordinate real general\n% a comment\n2 2 1\n"
+        let huge = header + "1 1 " + String(repeating: "1", count: 20 << 20) + "\n"
+        let started = Date()
+        let err = try #require(try readError(huge))
+        #expect(Date().timeIntervalSince(started) < 1, "refused at once")
+        #expect(err.line == 4 && err.message.contains("line longer than 65536 bytes"), "\(err)")
+        #expect(err.description.count < 200, "\(err.description.count) characters: \(err)")
+        // A field above 1 KiB on a line of sane length; a size line of one.
+        let field = try #require(try readError(header + "1 1 " + String(repeating: "7", count: 2000) + "\n"))
+        #expect(field.line == 4 && field.message.contains("field 3 is longer than 1024 bytes: '7777777777777777777777777777777777777777...' (2000 bytes)"), "\(field)")
+        let size = try #require(try readError("%%MatrixMarket matrix coordinate real general\n2 2 " + String(repeating: "9", count: 5000) + "\n"))
+        #expect(size.line == 2 && size.description.count < 200, "\(size)")
+        let banner = try #require(try readError("%%MatrixMarket matrix coordinate real " + String(repeating: "x", count: 500) + "\n"))
+        #expect(banner.line == 1 && banner.description.count < 200, "\(banner)")
+        // Spaces count too: a data line past 64 KiB is refused even when its fields are short.
+        let spaced = try #require(try readError(header + "1 1" + String(repeating: " ", count: 70_000) + "2\n"))
+        #expect(spaced.line == 4 && spaced.message.contains("line longer than 65536 bytes"), "\(spaced)")
+        // A comment line of 3 MB is skipped, and the line numbers after it stay right.
+        let comment = "%%MatrixMarket matrix coordinate real general\n%" + String(repeating: "c", count: 3 << 20) + "\n2 2 2\n1 1 1.5\n2 2 x\n"
+        let after = try #require(try readError(comment))
+        #expect(after.line == 5 && after.message.contains("'x' is not a valid real value"), "\(after)")
+        let ok = try MatrixMarket.read(try mtx("%%MatrixMarket matrix coordinate real general\n%" + String(repeating: "c", count: 3 << 20) + "\n2 2 1\n2 2 2.5"), as: Double.self)
+        #expect(ok.rowPtr == [0, 0, 1] && ok.values == [2.5], "the last line needs no line end")
+    }
+
     @Test("malformed files get an error with the line number", arguments: malformed)
     func malformedFiles(_ bad: Bad) throws {
         let err = try #require(try readError(bad.text), "accepted: \(bad.text)")

@@ -107,4 +107,71 @@ struct SparseArgumentTests {
             try CSRMatrix<Double>(nrows: 3, ncols: 4, rowPtr: [0, 2, 4, 4], colIdx: [0, 3, 4, 2], values: nil)
         }
     }
+
+    @Test("The int32 entry points: a matrix whose ncols (or, for the transpose, nrows) does not fit int32 gets BT_EOVERFLOW, bad arguments their status, and nothing is written; bt_csr_check_i32 names the first bad position")
+    func int32Entries() throws {
+        let rp32: [Int32] = [0, 2, 2, 4], ci32: [Int32] = [0, 3, 1, 2]
+        let spmv = try #require(lib.symbol("bt_dcsr_spmv_i32", as: KernelLibrary.DCSRSpmvAny.self))
+        let transpose = try #require(lib.symbol("bt_dcsr_transpose_i32", as: KernelLibrary.DCSRTransposeAny.self))
+        typealias Check = @convention(c) (Int64, Int64, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeMutablePointer<Int64>?) -> Int32
+        let check = try #require(lib.symbol("bt_csr_check_i32", as: Check.self))
+        let x: [Double] = [1, 1, 1, 1]
+        func runSpmv(_ m: Int64, _ n: Int64, _ r: [Int32]?, _ c: [Int32]?) -> (Int32, [Double]) {
+            var y: [Double] = [7, 7, 7]
+            let st = y.withUnsafeMutableBufferPointer { yp in
+                withExtendedLifetime((r, c)) {
+                    spmv(m, n, r?.withUnsafeBytes { $0.baseAddress }, c?.withUnsafeBytes { $0.baseAddress }, va, 1, x, 0, yp.baseAddress)
+                }
+            }
+            return (st, y)
+        }
+        #expect(runSpmv(3, 4, rp32, ci32) == (0, [3, 0, 7]))
+        for (name, m, n, r, c, want) in [("ncols above INT32_MAX", Int64(3), Int64(Int32.max) + 1, rp32, ci32, Int32(2)),
+                                         ("negative nrows", -1, 4, rp32, ci32, 1), ("row_ptr[0] != 0", 3, 4, [1, 2, 2, 4], ci32, 1),
+                                         ("negative nnz", 3, 4, [0, 2, 2, -4], ci32, 1), ("NULL col_idx", 3, 4, rp32, nil, 1)] as [(String, Int64, Int64, [Int32], [Int32]?, Int32)] {
+            let (st, y) = runSpmv(m, n, r, c)
+            #expect(st == want && y == [7, 7, 7], "\(name): status \(st), y \(y)")
+        }
+        func runTranspose(_ m: Int64, _ n: Int64) -> (Int32, [Int32], [Int32], [Double]) {
+            var trp = [Int32](repeating: -9, count: 5), tci = [Int32](repeating: -9, count: 4), tva = [Double](repeating: -9, count: 4)
+            let st = trp.withUnsafeMutableBytes { a in tci.withUnsafeMutableBytes { b in tva.withUnsafeMutableBufferPointer { c in
+                transpose(m, n, rp32.withUnsafeBytes { $0.baseAddress }, ci32.withUnsafeBytes { $0.baseAddress }, va, a.baseAddress, b.baseAddress, c.baseAddress)
+            } } }
+            return (st, trp, tci, tva)
+        }
+        let good = runTranspose(3, 4)
+        #expect(good.0 == 0 && good.1 == [0, 1, 2, 3, 4] && good.2 == [0, 2, 2, 0] && good.3 == [1, 3, 4, 2])
+        for (m, n) in [(Int64(Int32.max) + 1, Int64(4)), (3, Int64(Int32.max) + 1)] {
+            let bad = runTranspose(m, n)
+            #expect(bad.0 == 2 && bad.1.allSatisfy { $0 == -9 } && bad.2.allSatisfy { $0 == -9 } && bad.3.allSatisfy { $0 == -9 }, "\(m) x \(n): \(bad)")
+        }
+        var at: Int64 = 0
+        let badColumn: [Int32] = [0, 3, 4, 2]
+        #expect(check(3, 4, rp32.withUnsafeBytes { $0.baseAddress }, badColumn.withUnsafeBytes { $0.baseAddress }, &at) == 1 && at == 2)
+        #expect(check(3, 4, rp32.withUnsafeBytes { $0.baseAddress }, ci32.withUnsafeBytes { $0.baseAddress }, &at) == 0)
+    }
+
+    @Test("SpMM: each bad argument gets its status and Y stays as it was; a valid call matches the hand-computed product")
+    func spmmArguments() throws {
+        typealias Spmm = @convention(c) (Int32, Int64, Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafePointer<Double>?,
+                                         Double, UnsafePointer<Double>?, Int64, Double, UnsafeMutablePointer<Double>?, Int64) -> Int32
+        let spmm = try #require(lib.symbol("bt_dcsr_spmm", as: Spmm.self))
+        // X is 4 x 2 row-major: row c = (c + 1, 10 (c + 1)).
+        let x: [Double] = [1, 10, 2, 20, 3, 30, 4, 40]
+        func run(_ layout: Int32, _ m: Int64, _ n: Int64, _ k: Int64, _ ldx: Int64, _ ldy: Int64, beta: Double = 0) -> (Int32, [Double]) {
+            var y = [Double](repeating: 7, count: 6)
+            let st = y.withUnsafeMutableBufferPointer { yp in spmm(layout, m, n, k, rp, ci, va, 1, x, ldx, beta, yp.baseAddress, ldy) }
+            return (st, y)
+        }
+        // A = [1 0 0 2; 0 0 0 0; 0 3 4 0]: A X = [9 90; 0 0; 18 180].
+        #expect(run(101, 3, 4, 2, 2, 2) == (0, [9, 90, 0, 0, 18, 180]))
+        #expect(run(101, 3, 4, 2, 2, 2, beta: 1) == (0, [16, 97, 7, 7, 25, 187]))
+        for (name, layout, k, ldx, ldy, want) in [("layout 7", Int32(7), Int64(2), Int64(2), Int64(2), Int32(1)), ("k < 0", 101, -1, 2, 2, 1),
+                                                  ("ldx < k", 101, 2, 1, 2, 1), ("ldy < k", 101, 2, 2, 1, 1),
+                                                  ("column-major ldx < ncols", 102, 2, 3, 3, 1), ("column-major ldy < nrows", 102, 2, 4, 2, 1),
+                                                  ("X span overflows", 101, 2, Int64.max / 2, 2, 2)] {
+            let (st, y) = run(layout, 3, 4, k, ldx, ldy)
+            #expect(st == want && y.allSatisfy { $0 == 7 }, "\(name): status \(st), y \(y)")
+        }
+    }
 }

@@ -26,12 +26,13 @@ struct SparseKernelTests {
 
     /// y from the library against the Double-accumulating reference, with a bound that
     /// grows with the row length.
-    func checkSpmv<T: TestScalar>(_ a: CSRMatrix<T>, _ lib: KernelLibrary, alpha: T, beta: T, label: String) throws {
+    func checkSpmv<T: TestScalar>(_ a: CSRMatrix<T>, _ lib: KernelLibrary, alpha: T, beta: T, label: String,
+                                  indices: CSRIndexWidth = .i64) throws {
         let x = (0..<Int(a.ncols)).map { T(Double(($0 * 37) % 101) / 50 - 1) }
         let y0 = (0..<Int(a.nrows)).map { T(Double(($0 * 11) % 13) / 6 - 1) }
         var ours = beta == 0 ? [T](repeating: .nan, count: y0.count) : y0
         var ref = y0
-        try a.multiply(x, alpha: alpha, beta: beta, into: &ours, using: lib)
+        try a.multiply(x, alpha: alpha, beta: beta, into: &ours, using: lib, indices: indices)
         ReferenceKernels.spmv(a, alpha: alpha, x: x, beta: beta, y: &ref)
         for r in 0..<Int(a.nrows) {
             var absSum = 0.0
@@ -61,6 +62,8 @@ struct SparseKernelTests {
             for (alpha, beta) in [(T(1), T(0)), (T(-0.5), T(2)), (T(0), T(3)), (T(2), T(1))] {
                 try checkSpmv(a, lib, alpha: alpha, beta: beta, label: "\(name) t\(threads) alpha \(alpha) beta \(beta)")
             }
+            // The int32 entry points on the same matrices.
+            try checkSpmv(a, lib, alpha: T(-0.5), beta: T(2), label: "\(name) i32 t\(threads)", indices: .i32)
         }
     }
 
@@ -85,6 +88,10 @@ struct SparseKernelTests {
                     let back = try ours.transposed(using: lib)
                     let sameBack = back.rowPtr == a.rowPtr && back == ReferenceKernels.transpose(ref)
                     #expect(sameBack, "\(name) twice at \(threads) threads")
+                    let ours32 = try a.transposed(using: lib, indices: .i32)
+                    #expect(ours32 == ref, "\(name) with int32 indices at \(threads) threads")
+                    let pt32 = try pattern.transposed(using: lib, indices: .i32)
+                    #expect(pt32.rowPtr == ref.rowPtr && pt32.colIdx == ref.colIdx && pt32.values == nil, "\(name) pattern, int32, at \(threads) threads")
         }
     }
 

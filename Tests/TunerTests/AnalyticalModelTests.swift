@@ -34,6 +34,31 @@ struct AnalyticalModelTests {
         #expect((try? s.validate()) != nil)
     }
 
+    @Test("sparse seeds follow the machine: radix buckets from the L2, the histogram budget from the L3, gathers by ISA (hand-computed); an untuned machine's library gets them")
+    func sparseSeeds() throws {
+        // 1 MiB L2: 1024 buckets of 512 staged bytes in half of it; 16 MiB L3: an 8 MiB budget.
+        let t = AnalyticalModel.transposeSpec(isa: .avx512, machine: skl)
+        #expect(t.radixBits == 10 && t.histogramBudget == 8 << 20)
+        var small = skl
+        small.caches = [CacheLevel(level: 1, sizeBytes: 32 << 10, ways: 8, lineBytes: 64, sets: 64),
+                        CacheLevel(level: 2, sizeBytes: 512 << 10, ways: 8, lineBytes: 64, sets: 1024),
+                        CacheLevel(level: 3, sizeBytes: 300 << 20, ways: 20, lineBytes: 64, sets: 245760)]
+        let s = AnalyticalModel.transposeSpec(isa: .avx2, machine: small)
+        #expect(s.radixBits == 9 && s.histogramBudget == 64 << 20, "capped at 64 MiB")
+        #expect(AnalyticalModel.spmvSpec(dtype: .f64, isa: .avx512, machine: skl).loads == .gather)
+        #expect(AnalyticalModel.spmvSpec(dtype: .f64, isa: .avx2, machine: skl).loads == .scalar)
+        #expect(AnalyticalModel.spmvSpec(dtype: .f32, isa: .avx2, machine: skl).shortRow == 8)
+        for isa in ISA.allCases {
+            try AnalyticalModel.transposeSpec(isa: isa, machine: skl).validate()
+            for d in DType.allCases { try AnalyticalModel.spmvSpec(dtype: d, isa: isa, machine: skl).validate() }
+        }
+        // A machine without sparse results: the resolved library carries the model's sparse specs.
+        let empty = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-empty-results-\(getpid())")
+        let config = try ConfigResolver(machine: skl, results: ResultsStore(root: empty)).resolve(isa: .avx2)
+        #expect(config.library.servingTranspose().map(\.1) == [AnalyticalModel.transposeSpec(isa: .avx2, machine: skl)])
+        #expect(config.library.servingSpmv(.f64).map(\.1) == [AnalyticalModel.spmvSpec(dtype: .f64, isa: .avx2, machine: skl)])
+    }
+
     @Test("the model's specs validate on every ISA and on this machine")
     func valid() throws {
         for isa in ISA.allCases {

@@ -1,8 +1,9 @@
 /* Sanitizer harness for the generated CSR kernels: built together with kernels.c under
    -fsanitize=address,undefined by the test suite. Every array is allocated to its exact
    size, so a read or write one element out of bounds is reported.
-   Runs SpMV (f32, f64) and transpose (values and pattern) over generated matrices at 1, 2
-   and 64 threads against naive references; prints "N passed, N failed", exits non-zero on
+   Runs SpMV (f32, f64), SpMM (both layouts) and transpose (values and pattern), with 64-bit
+   and 32-bit indices,
+   over generated matrices at 1, 2 and 64 threads against naive references; prints "N passed, N failed", exits non-zero on
    any failure. */
 #include "kernels.h"
 #include <math.h>
@@ -19,7 +20,8 @@ static void check(int ok, const char *what, const char *matrix, int threads)
     if (failed <= 20) fprintf(stderr, "FAIL %s on %s at %d threads\n", what, matrix, threads);
 }
 
-typedef struct { const char *name; int64_t m, n, nnz; int64_t *rp, *ci; double *v; } csr;
+/* The matrix with 64-bit and 32-bit row pointers and column indices. */
+typedef struct { const char *name; int64_t m, n, nnz; int64_t *rp, *ci; double *v; int32_t *rp32, *ci32; } csr;
 
 static uint64_t rng_state = 12345;
 static uint64_t rnd(void)
@@ -34,7 +36,7 @@ static uint64_t rnd(void)
 /* Row r has len(r) entries at random (unsorted, possibly repeated) columns. */
 static csr make(const char *name, int64_t m, int64_t n, int64_t (*len)(int64_t r, int64_t m))
 {
-    csr a = { name, m, n, 0, malloc(sizeof(int64_t) * (size_t)(m + 1)), NULL, NULL };
+    csr a = { name, m, n, 0, malloc(sizeof(int64_t) * (size_t)(m + 1)), NULL, NULL, malloc(sizeof(int32_t) * (size_t)(m + 1)), NULL };
     a.rp[0] = 0;
     for (int64_t r = 0; r < m; r++) a.rp[r + 1] = a.rp[r] + (n > 0 ? len(r, m) : 0);
     a.nnz = a.rp[m];
@@ -44,6 +46,9 @@ static csr make(const char *name, int64_t m, int64_t n, int64_t (*len)(int64_t r
         a.ci[p] = (int64_t)(rnd() % (uint64_t)n);
         a.v[p] = (double)(int64_t)(rnd() % 2001 - 1000) / 1000.0;
     }
+    a.ci32 = malloc(sizeof(int32_t) * (size_t)(a.nnz ? a.nnz : 1));
+    for (int64_t r = 0; r <= m; r++) a.rp32[r] = (int32_t)a.rp[r];
+    for (int64_t p = 0; p < a.nnz; p++) a.ci32[p] = (int32_t)a.ci[p];
     return a;
 }
 
@@ -54,8 +59,8 @@ static int64_t len_one(int64_t r, int64_t m) { (void)m; return r % 3 == 0; }
 static int64_t len_zero(int64_t r, int64_t m) { (void)r; (void)m; return 0; }
 static int64_t len_long(int64_t r, int64_t m) { (void)r; (void)m; return 200 + (int64_t)(rnd() % 100); }
 
-#define SPMV_CASE(T, FN, EPS)                                                                     \
-static void spmv_##T(const csr *a, int threads, T alpha, T beta)                                    \
+#define SPMV_CASE(T, FN, EPS, RP, CI)                                                             \
+static void FN##_case(const csr *a, int threads, T alpha, T beta)                                   \
 {                                                                                                 \
     T *val = malloc(sizeof(T) * (size_t)(a->nnz ? a->nnz : 1));                                   \
     T *x = malloc(sizeof(T) * (size_t)(a->n ? a->n : 1)), *y = malloc(sizeof(T) * (size_t)(a->m ? a->m : 1)); \
@@ -74,21 +79,23 @@ static void spmv_##T(const csr *a, int threads, T alpha, T beta)                
         ref[r] = (double)alpha * s + (beta == 0 ? 0 : (double)beta * (double)(T)y0);              \
         bound[r] = EPS * (double)(a->rp[r + 1] - a->rp[r] + 4) * (fabs((double)alpha) * abs_s + fabs((double)beta * y0)) + 1e-30; \
     }                                                                                             \
-    int st = FN(a->m, a->n, a->rp, a->nnz ? a->ci : NULL, a->nnz ? val : NULL, alpha, a->n ? x : NULL, beta, a->m ? y : NULL); \
+    int st = FN(a->m, a->n, a->RP, a->nnz ? a->CI : NULL, a->nnz ? val : NULL, alpha, a->n ? x : NULL, beta, a->m ? y : NULL); \
     int ok = st == BT_OK;                                                                         \
     for (int64_t r = 0; ok && r < a->m; r++) ok = fabs((double)y[r] - ref[r]) <= bound[r];        \
     check(ok, #FN, a->name, threads);                                                             \
     free(val); free(x); free(y); free(ref); free(bound);                                          \
 }
-SPMV_CASE(float, bt_scsr_spmv, 1.2e-7)
-SPMV_CASE(double, bt_dcsr_spmv, 2.3e-16)
+SPMV_CASE(float, bt_scsr_spmv, 1.2e-7, rp, ci)
+SPMV_CASE(double, bt_dcsr_spmv, 2.3e-16, rp, ci)
+SPMV_CASE(float, bt_scsr_spmv_i32, 1.2e-7, rp32, ci32)
+SPMV_CASE(double, bt_dcsr_spmv_i32, 2.3e-16, rp32, ci32)
 
-#define TRANSPOSE_CASE(T, FN)                                                                     \
-static void transpose_##T(const csr *a, int threads, int pattern)                                   \
+#define TRANSPOSE_CASE(T, FN, IT, RP, CI)                                                         \
+static void FN##_case(const csr *a, int threads, int pattern)                                       \
 {                                                                                                 \
     const size_t nz = (size_t)(a->nnz ? a->nnz : 1);                                              \
     T *val = malloc(sizeof(T) * nz), *tv = malloc(sizeof(T) * nz), *rv = malloc(sizeof(T) * nz);   \
-    int64_t *trp = malloc(sizeof(int64_t) * (size_t)(a->n + 1)), *tci = malloc(sizeof(int64_t) * nz); \
+    IT *trp = malloc(sizeof(IT) * (size_t)(a->n + 1)), *tci = malloc(sizeof(IT) * nz);            \
     int64_t *rrp = calloc((size_t)(a->n + 1), sizeof(int64_t)), *rci = malloc(sizeof(int64_t) * nz); \
     int64_t *next = malloc(sizeof(int64_t) * (size_t)(a->n + 1));                                 \
     for (int64_t p = 0; p < a->nnz; p++) val[p] = (T)a->v[p];                                     \
@@ -101,16 +108,54 @@ static void transpose_##T(const csr *a, int threads, int pattern)               
             const int64_t q = next[a->ci[p]]++;                                                   \
             rci[q] = r; rv[q] = val[p];                                                           \
         }                                                                                         \
-    int st = FN(a->m, a->n, a->rp, a->nnz ? a->ci : NULL, pattern || !a->nnz ? NULL : val, trp,    \
+    int st = FN(a->m, a->n, a->RP, a->nnz ? a->CI : NULL, pattern || !a->nnz ? NULL : val, trp,    \
                 a->nnz ? tci : NULL, pattern || !a->nnz ? NULL : tv);                             \
-    int ok = st == BT_OK && memcmp(trp, rrp, sizeof(int64_t) * (size_t)(a->n + 1)) == 0           \
-          && memcmp(tci, rci, sizeof(int64_t) * (size_t)a->nnz) == 0                              \
-          && (pattern || memcmp(tv, rv, sizeof(T) * (size_t)a->nnz) == 0);                        \
+    int ok = st == BT_OK && (pattern || memcmp(tv, rv, sizeof(T) * (size_t)a->nnz) == 0);        \
+    for (int64_t j = 0; ok && j <= a->n; j++) ok = trp[j] == rrp[j];                              \
+    for (int64_t p = 0; ok && p < a->nnz; p++) ok = tci[p] == rci[p];                             \
     check(ok, pattern ? #FN " (pattern)" : #FN, a->name, threads);                                \
     free(val); free(tv); free(rv); free(trp); free(tci); free(rrp); free(rci); free(next);         \
 }
-TRANSPOSE_CASE(float, bt_scsr_transpose)
-TRANSPOSE_CASE(double, bt_dcsr_transpose)
+TRANSPOSE_CASE(float, bt_scsr_transpose, int64_t, rp, ci)
+TRANSPOSE_CASE(double, bt_dcsr_transpose, int64_t, rp, ci)
+TRANSPOSE_CASE(float, bt_scsr_transpose_i32, int32_t, rp32, ci32)
+TRANSPOSE_CASE(double, bt_dcsr_transpose_i32, int32_t, rp32, ci32)
+
+/* Y = alpha A X + beta Y in `row`-major or column-major layout, leading dimensions one more
+   than needed (the gaps must stay untouched), arrays of their exact span. */
+#define SPMM_CASE(T, FN, EPS)                                                                     \
+static void FN##_case(const csr *a, int threads, int row, int64_t k, T alpha, T beta)              \
+{                                                                                                 \
+    const int64_t ldx = (row ? k : a->n) + 1, ldy = (row ? k : a->m) + 1;                        \
+    const int64_t xrows = row ? a->n : k, yrows = row ? a->m : k; /* lines of ld elements */     \
+    const size_t xn = xrows > 0 ? (size_t)((xrows - 1) * ldx + (row ? k : a->n)) : 1;             \
+    const size_t yn = yrows > 0 ? (size_t)((yrows - 1) * ldy + (row ? k : a->m)) : 1;             \
+    T *val = malloc(sizeof(T) * (size_t)(a->nnz ? a->nnz : 1));                                   \
+    T *x = malloc(sizeof(T) * (xn ? xn : 1)), *y = malloc(sizeof(T) * (yn ? yn : 1)), *y0 = malloc(sizeof(T) * (yn ? yn : 1)); \
+    for (int64_t p = 0; p < a->nnz; p++) val[p] = (T)a->v[p];                                     \
+    for (size_t i = 0; i < xn; i++) x[i] = (T)((int64_t)(i * 37 % 101) - 50) / 50;                \
+    for (size_t i = 0; i < yn; i++) y0[i] = y[i] = (T)((int64_t)(i * 11 % 13) - 6) / 6;           \
+    int st = FN(row ? 101 : 102, a->m, a->n, k, a->rp, a->nnz ? a->ci : NULL, a->nnz ? val : NULL, alpha, \
+                a->n && k ? x : NULL, ldx, beta, a->m && k ? y : NULL, ldy);                     \
+    int ok = st == BT_OK;                                                                         \
+    for (int64_t r = 0; ok && r < a->m; r++)                                                      \
+        for (int64_t j = 0; ok && j < k; j++) {                                                   \
+            double s = 0, abs_s = 0;                                                              \
+            for (int64_t p = a->rp[r]; p < a->rp[r + 1]; p++) {                                   \
+                const double t = (double)val[p] * (double)x[row ? a->ci[p] * ldx + j : j * ldx + a->ci[p]]; \
+                s += t; abs_s += fabs(t);                                                         \
+            }                                                                                     \
+            const size_t at = (size_t)(row ? r * ldy + j : j * ldy + r);                          \
+            const double want = (double)alpha * s + (beta == 0 ? 0 : (double)beta * (double)y0[at]); \
+            const double bound = EPS * (double)(a->rp[r + 1] - a->rp[r] + 4) * (fabs((double)alpha) * abs_s + fabs((double)beta * (double)y0[at])) + 1e-30; \
+            ok = fabs((double)y[at] - want) <= bound;                                             \
+        }                                                                                         \
+    for (int64_t line = 0; ok && line + 1 < yrows; line++) ok = y[line * ldy + ldy - 1] == y0[line * ldy + ldy - 1]; \
+    check(ok, row ? #FN " (row-major)" : #FN " (column-major)", a->name, threads);                \
+    free(val); free(x); free(y); free(y0);                                                        \
+}
+SPMM_CASE(float, bt_scsr_spmm, 1.2e-7)
+SPMM_CASE(double, bt_dcsr_spmm, 2.3e-16)
 
 int main(void)
 {
@@ -132,16 +177,29 @@ int main(void)
     for (int t = 0; t < 3; t++) {
         if (bt_set_num_threads(threads[t]) != BT_OK) { failed++; continue; }
         for (int i = 0; i < nm; i++) {
-            spmv_float(&ms[i], threads[t], 1.0f, 0.0f);
-            spmv_float(&ms[i], threads[t], -0.5f, 2.0f);
-            spmv_double(&ms[i], threads[t], 1.0, 0.0);
-            spmv_double(&ms[i], threads[t], 2.0, -1.0);
-            transpose_float(&ms[i], threads[t], 0);
-            transpose_double(&ms[i], threads[t], 0);
-            transpose_double(&ms[i], threads[t], 1);
+            bt_scsr_spmv_case(&ms[i], threads[t], 1.0f, 0.0f);
+            bt_scsr_spmv_case(&ms[i], threads[t], -0.5f, 2.0f);
+            bt_dcsr_spmv_case(&ms[i], threads[t], 1.0, 0.0);
+            bt_dcsr_spmv_case(&ms[i], threads[t], 2.0, -1.0);
+            bt_scsr_transpose_case(&ms[i], threads[t], 0);
+            bt_dcsr_transpose_case(&ms[i], threads[t], 0);
+            bt_dcsr_transpose_case(&ms[i], threads[t], 1);
+            /* SpMM, both layouts, a k below, at and above the register block */
+            for (int row = 0; row < 2; row++) {
+                bt_dcsr_spmm_case(&ms[i], threads[t], row, 1, 1.0, 0.0);
+                bt_dcsr_spmm_case(&ms[i], threads[t], row, 37, -0.5, 2.0);
+                bt_scsr_spmm_case(&ms[i], threads[t], row, 70, 2.0f, 0.0f);
+            }
+            /* the 32-bit entry points on the same matrices */
+            bt_scsr_spmv_i32_case(&ms[i], threads[t], -0.5f, 2.0f);
+            bt_dcsr_spmv_i32_case(&ms[i], threads[t], 1.0, 0.0);
+            bt_dcsr_spmv_i32_case(&ms[i], threads[t], 2.0, -1.0);
+            bt_scsr_transpose_i32_case(&ms[i], threads[t], 0);
+            bt_dcsr_transpose_i32_case(&ms[i], threads[t], 0);
+            bt_dcsr_transpose_i32_case(&ms[i], threads[t], 1);
         }
     }
-    for (int i = 0; i < nm; i++) { free(ms[i].rp); free(ms[i].ci); free(ms[i].v); }
+    for (int i = 0; i < nm; i++) { free(ms[i].rp); free(ms[i].ci); free(ms[i].v); free(ms[i].rp32); free(ms[i].ci32); }
     printf("%d passed, %d failed\n", passed, failed);
     return failed != 0;
 }
