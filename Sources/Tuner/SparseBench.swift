@@ -39,6 +39,9 @@ public struct SparseBenchRow: Codable, Sendable {
     /// allocate theirs (their times include it), with the page advice that measured faster
     /// here (`freshPages`); ratios to the peers use this.
     public var oursFreshOutput: TimingStats?
+    /// SpMV only: ours through the int32 entry point (`bt_?csr_spmv_i32`) on 32-bit copies of
+    /// the index arrays, when they fit.
+    public var oursInt32: TimingStats?
     /// Transpose only: which pages the fresh output had: "2 MiB advised" (MADV_HUGEPAGE, as
     /// numpy maps large arrays) or "4 KiB" (no advice), whichever was faster in this run.
     public var freshPages: String?
@@ -112,6 +115,20 @@ public struct SparseBench {
                                                  : { status |= lib.dcsrSpmv(m, n, rpp, cip, vd, 1, xd, 0, yd) })
                         ops[0]()
                         guard status == 0 else { throw KernelStatusError(function: "csr_spmv", status: status, message: lib.strerror(status)) }
+                        if a.nnz <= Int64(Int32.max) && n <= Int64(Int32.max) {
+                            let rp32 = UnsafeMutablePointer<Int32>.allocate(capacity: Int(m) + 1)
+                            let ci32 = UnsafeMutablePointer<Int32>.allocate(capacity: max(Int(a.nnz), 1))
+                            for r in 0...Int(m) { rp32[r] = Int32(truncatingIfNeeded: a.rowPtr[r]) }
+                            for p in 0..<Int(a.nnz) { ci32[p] = Int32(truncatingIfNeeded: a.colIdx[p]) }
+                            cleanup.append { rp32.deallocate(); ci32.deallocate() }
+                            if dtype == .f32, let f = lib.symbol("bt_scsr_spmv_i32", as: KernelLibrary.SCSRSpmvAny.self) {
+                                names.append("ours, int32 indices")
+                                ops.append { status |= f(m, n, rp32, ci32, vf, 1, xf, 0, yf) }
+                            } else if dtype == .f64, let f = lib.symbol("bt_dcsr_spmv_i32", as: KernelLibrary.DCSRSpmvAny.self) {
+                                names.append("ours, int32 indices")
+                                ops.append { status |= f(m, n, rp32, ci32, vd, 1, xd, 0, yd) }
+                            }
+                        }
                         if let p = peers, p.mklPath != nil, let h = p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 1) {
                             let y2 = UnsafeMutableRawPointer.allocate(byteCount: Int(max(m, 1)) * 8, alignment: 64)
                             cleanup.append { p.mklDestroy(h); y2.deallocate() }
@@ -176,6 +193,7 @@ public struct SparseBench {
         row.oursGBps = bytes / stats[0].median / 1e9
         row.fractionOfBandwidth = row.oursGBps / (bandwidth[threads] ?? .infinity)
         var base = stats[0].median
+        if op == .spmv, let i = names.firstIndex(of: "ours, int32 indices") { row.oursInt32 = stats[i] }
         if op == .transpose {
             // names[1...4]: fresh and floor with 2 MiB pages advised, then with 4 KiB pages.
             let huge = stats[1].median <= stats[3].median

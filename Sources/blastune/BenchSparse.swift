@@ -58,6 +58,7 @@ extension Bench {
         return "\(r.op.rawValue) \(r.matrix) \(r.dtype.rawValue) \(r.threads)t: ours \(fmt(1e3 * r.ours.median, 2)) ms, \(fmt(r.oursGBps)) GB/s "
             + "(\(fmt(100 * r.fractionOfBandwidth))% of read bw)" + (r.oursFreshOutput.map { ", fresh output \(fmt(1e3 * $0.median, 2)) ms" } ?? "")
             + (r.freshWriteFloor.map { " (floor \(fmt(1e3 * $0.median, 2)) ms, \(r.freshPages ?? ""))" } ?? "")
+            + (r.oursInt32.map { i in ", int32 indices \(fmt(1e3 * i.median, 2)) ms" + (r.peers["MKL"].map { " (MKL \(fmt($0.seconds / i.median, 2))x)" } ?? "") } ?? "")
             + (peers.isEmpty ? "" : "; " + peers.joined(separator: ", "))
     }
 }
