@@ -134,7 +134,7 @@ public enum MatrixMarket {
             let nums = t.split(whereSeparator: { $0 == " " || $0 == "\t" })
             let want = format == .coordinate ? 3 : 2
             guard nums.count == want, let values = Optional(nums.compactMap { Int64($0) }), values.count == want else {
-                throw fail("size line must be '\(format == .coordinate ? "rows columns entries" : "rows columns")', 64-bit integers >= 0: got \(quoted(t))")
+                throw fail("size line must be '\(format == .coordinate ? "rows columns entries" : "rows columns")', integers >= 0 that fit in 64 bits: got \(quoted(t))")
             }
             guard values.allSatisfy({ $0 >= 0 }) else { throw fail("negative size in \(quoted(t))") }
             if symmetry != .general && values[0] != values[1] { throw fail("a \(symmetry.rawValue) matrix must be square (got \(values[0]) x \(values[1]))") }
