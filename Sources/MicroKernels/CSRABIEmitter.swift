@@ -136,12 +136,33 @@ enum CSRABIEmitter {
     }
 }
 
-/// The integer type of CSR row pointers and column indices: int64_t (the plain entry
-/// points) or int32_t (the `_i32` ones, scipy's default), each with its own kernels.
+/// The integer types of CSR row pointers and column indices a kernel reads: int64_t (the
+/// plain entry points), int32_t (the `_i32` ones, scipy's default), and the two compressed
+/// forms a plan (``CSRPlanEmitter``) may keep of a 64-bit matrix: 32-bit column indices, or
+/// 16-bit deltas from a per-row base column, both beside the caller's 64-bit row pointers.
 enum CSRIndex: CaseIterable {
-    case i64, i32
-    var cType: String { self == .i64 ? "int64_t" : "int32_t" }
+    case i64, i32, c32, d16
+    /// The index widths of public entry points (rows and columns alike).
+    static let entryPoints: [CSRIndex] = [.i64, .i32]
+    /// The forms a plan keeps.
+    static let planned: [CSRIndex] = [.c32, .d16]
+
+    var rowType: String { self == .i32 ? "int32_t" : "int64_t" }
+    var colType: String {
+        switch self { case .i64: "int64_t"; case .i32, .c32: "int32_t"; case .d16: "uint16_t" }
+    }
+    /// The type of an entry point's indices (rows and columns alike).
+    var cType: String { rowType }
     /// The suffix of entry points and internal names.
-    var suffix: String { self == .i64 ? "" : "_i32" }
-    var bytes: Int { self == .i64 ? 8 : 4 }
+    var suffix: String {
+        switch self { case .i64: ""; case .i32: "_i32"; case .c32: "_c32"; case .d16: "_d16" }
+    }
+    /// The suffix of the helpers over row pointers (row searches, argument checks).
+    var rowSuffix: String { self == .i32 ? "_i32" : "" }
+    var rowBytes: Int { self == .i32 ? 4 : 8 }
+    var colBytes: Int {
+        switch self { case .i64: 8; case .i32, .c32: 4; case .d16: 2 }
+    }
+    /// Bytes of an entry point's index (rows and columns alike).
+    var bytes: Int { rowBytes }
 }

@@ -146,6 +146,35 @@ enum HeaderEmitter {
         int bt_csr_check(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
                          int64_t *bad_position);
 
+        /* Plans (an inspector, as MKL's mkl_sparse_optimize): bt_dcsr_plan checks the matrix
+           once (the checks of bt_csr_check and of bt_dcsr_spmv), picks the tuned kernel for its
+           class and keeps the most compact form of its column indices that the matrix allows:
+           BT_CSR_RUNS, runs of consecutive columns (when they average at least 6 nonzeros, as
+           in bands and dense blocks; 12 bytes per run and 8 per row, 8 per row alone when no row
+           has two runs; x is read by plain vector loads), else BT_CSR_INDEX_16, 16-bit deltas from each row's smallest column (every row spans fewer
+           than 65536 columns; 2 bytes per nonzero and 8 per row), else BT_CSR_INDEX_32, a 32-bit
+           copy (ncols fits int32_t; 4 bytes per nonzero), else BT_CSR_INDEX_64, the caller's
+           col_idx as it is. max_bytes caps that copy (negative: no cap; 0: never copy).
+           Returns the plan, or NULL with the status in *status (may be NULL; BT_OK on success)
+           and the reason in bt_last_error(), which names the first bad row pointer or column
+           index. The plan keeps row_ptr and val (and col_idx in BT_CSR_INDEX_64): they must
+           stay valid and unchanged until bt_csr_plan_destroy (NULL is a no-op).
+           bt_dcsr_plan_spmv(plan, alpha, x, beta, y) computes y = alpha * A * x + beta * y as
+           bt_dcsr_spmv would (NULL or an f32 plan: BT_EINVAL). A plan is immutable: any number
+           of threads may run it at once. bt_csr_plan_bytes is all the memory a plan holds;
+           bt_csr_plan_format its form. */
+        enum { BT_CSR_INDEX_64 = 64, BT_CSR_INDEX_32 = 32, BT_CSR_INDEX_16 = 16, BT_CSR_RUNS = 1 };
+        typedef struct bt_csr_plan bt_csr_plan;
+        bt_csr_plan *bt_scsr_plan(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                                  const float *val, int64_t max_bytes, int *status);
+        bt_csr_plan *bt_dcsr_plan(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                                  const double *val, int64_t max_bytes, int *status);
+        int bt_scsr_plan_spmv(const bt_csr_plan *plan, float alpha, const float *x, float beta, float *y);
+        int bt_dcsr_plan_spmv(const bt_csr_plan *plan, double alpha, const double *x, double beta, double *y);
+        int64_t bt_csr_plan_bytes(const bt_csr_plan *plan);
+        int bt_csr_plan_format(const bt_csr_plan *plan);
+        void bt_csr_plan_destroy(bt_csr_plan *plan);
+
         /* The same with 32-bit row pointers and column indices (scipy's int32 arrays as they are;
            sizes stay int64_t). A matrix whose ncols (or, for the transpose, nrows) does not fit
            int32_t is refused with BT_EOVERFLOW; nnz fits by construction. Same checks, same

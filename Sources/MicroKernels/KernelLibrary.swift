@@ -23,6 +23,11 @@ public final class KernelLibrary: @unchecked Sendable {
         UnsafeMutablePointer<Int64>?) -> Int32
     /// The sparse entry points with the index arrays untyped: the `_i32` twins (int32_t
     /// row pointers and column indices) go through these.
+    /// `bt_scsr_spmm` / `bt_dcsr_spmm`: (layout, nrows, ncols, k, row_ptr, col_idx, val, alpha, x, ldx, beta, y, ldy).
+    public typealias SCSRSpmm = @convention(c) (Int32, Int64, Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafePointer<Float>?,
+                                                Float, UnsafePointer<Float>?, Int64, Float, UnsafeMutablePointer<Float>?, Int64) -> Int32
+    public typealias DCSRSpmm = @convention(c) (Int32, Int64, Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafePointer<Double>?,
+                                                Double, UnsafePointer<Double>?, Int64, Double, UnsafeMutablePointer<Double>?, Int64) -> Int32
     public typealias SCSRSpmvAny = @convention(c) (Int64, Int64, UnsafeRawPointer?, UnsafeRawPointer?,
         UnsafePointer<Float>?, Float, UnsafePointer<Float>?, Float, UnsafeMutablePointer<Float>?) -> Int32
     public typealias DCSRSpmvAny = @convention(c) (Int64, Int64, UnsafeRawPointer?, UnsafeRawPointer?,
@@ -81,6 +86,10 @@ public final class KernelLibrary: @unchecked Sendable {
 
     /// The entry point `name` as a C function of type `T`, nil when the library lacks it.
     public func symbol<T>(_ name: String, as _: T.Type) -> T? { dlsym(handle, name).map { unsafeBitCast($0, to: T.self) } }
+    /// `bt_last_error()`: why the last refused plan or batch call on this thread was refused.
+    public var lastError: String {
+        symbol("bt_last_error", as: (@convention(c) () -> UnsafePointer<CChar>?).self).flatMap { $0() }.map { String(cString: $0) } ?? ""
+    }
     public var version: String { versionFn().map { String(cString: $0) } ?? "" }
     public var configJSON: String { configFn().map { String(cString: $0) } ?? "" }
     /// `bt_config()`: the active configuration and why it was chosen (nil in a library

@@ -37,12 +37,21 @@ public enum LibraryGenerator {
         parts += [CSRABIEmitter.common, SpmvEmitter.helpers(isa: config.library.isa)]
         let transpose = config.library.servingTranspose()
         // The same tuned variants for both index widths (32-bit: scipy's arrays, no copy).
-        for index in CSRIndex.allCases {
+        for index in CSRIndex.entryPoints {
             parts.append(CSRABIEmitter.indexed(index))
             for dtype in DType.allCases {
                 parts.append(SpmvEmitter(dtype: dtype, isa: config.library.isa, index: index).emit(variants: config.library.servingSpmv(dtype)))
                 parts.append(TransposeEmitter(dtype: dtype, isa: config.library.isa, index: index).emit(variants: transpose))
             }
+        }
+        // Plans: the kernels of the compressed forms, then the entry points.
+        parts.append(CSRPlanEmitter.common)
+        for dtype in DType.allCases {
+            for index in CSRIndex.planned {
+                parts.append(SpmvEmitter(dtype: dtype, isa: config.library.isa, index: index).emit(variants: config.library.servingSpmv(dtype)))
+            }
+            parts.append(SpmvEmitter(dtype: dtype, isa: config.library.isa).runsKernel())
+            parts.append(CSRPlanEmitter.entryPoints(dtype: dtype, variants: config.library.servingSpmv(dtype)))
         }
         for dtype in DType.allCases {
             parts.append(SpmmEmitter(dtype: dtype, isa: config.library.isa).emit(variants: config.library.servingSpmv(dtype)))

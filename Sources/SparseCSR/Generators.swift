@@ -61,6 +61,21 @@ public enum CSRGenerators {
         return try! CSRMatrix(nrows: n, ncols: n, rows: rows, cols: cols, values: vals)
     }
 
+    /// An `n x n` band: `width` consecutive columns per row around the diagonal (shifted
+    /// inward at the edges, so every row holds min(width, n)), sorted, random values.
+    public static func banded<T: CSRScalar>(_: T.Type, n: Int64, width: Int64, seed: UInt64 = 1) -> CSRMatrix<T> {
+        var rng = Rng(state: seed)
+        let w = min(width, n)
+        var rp: [Int64] = [0], ci: [Int64] = [], vals: [T] = []
+        rp.reserveCapacity(Int(n) + 1); ci.reserveCapacity(Int(n * w)); vals.reserveCapacity(Int(n * w))
+        for r in 0..<n {
+            let first = max(0, min(r - w / 2, n - w))
+            for c in first..<(first + w) { ci.append(c); vals.append(value(&rng)) }
+            rp.append(Int64(ci.count))
+        }
+        return try! CSRMatrix(nrows: n, ncols: n, rowPtr: rp, colIdx: ci, values: vals)
+    }
+
     /// One row holding `hugeRow` entries; the other rows hold `perRow` each.
     public static func hugeRow<T: CSRScalar>(_: T.Type, nrows: Int64, ncols: Int64, hugeRow: Int64, perRow: Int64 = 2, seed: UInt64 = 1) -> CSRMatrix<T> {
         var rng = Rng(state: seed)

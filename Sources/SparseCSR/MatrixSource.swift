@@ -7,10 +7,11 @@ import Foundation
 /// `rmat:SCALExEDGES` (Graph500 R-MAT), `stencil2d:N`, `stencil3d:N`, `hugerow:MxNxH`
 /// (one row of H entries, 2 per other row), `blocks:COUNTxSIZE` (dense diagonal blocks),
 /// `row:N` (1 x N, every column), `hypersparse:NxCOUNT` (1 x N with COUNT entries),
-/// `column:NxCOUNT` (N x 1 with COUNT entries).
+/// `column:NxCOUNT` (N x 1 with COUNT entries), `banded:NxW` (N x N, W consecutive columns
+/// per row around the diagonal).
 public struct MatrixSource: Codable, Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        case uniform, rmat, stencil2d, stencil3d, hugerow, blocks, row, hypersparse, column, file
+        case uniform, rmat, stencil2d, stencil3d, hugerow, blocks, row, hypersparse, column, banded, file
     }
     public var kind: Kind
     public var args: [Int64]
@@ -30,7 +31,7 @@ public struct MatrixSource: Codable, Hashable, Sendable, CustomStringConvertible
 
     private static let arity: [Kind: ClosedRange<Int>] = [
         .uniform: 3...3, .rmat: 1...2, .stencil2d: 1...1, .stencil3d: 1...1, .hugerow: 3...3, .blocks: 2...2,
-        .row: 1...1, .hypersparse: 2...2, .column: 2...2,
+        .row: 1...1, .hypersparse: 2...2, .column: 2...2, .banded: 2...2,
     ]
 
     public init(kind: Kind, args: [Int64], path: String? = nil) {
@@ -66,6 +67,7 @@ public struct MatrixSource: Codable, Hashable, Sendable, CustomStringConvertible
         case .row: return CSRMatrix<T>.fullRow(a[0]) { T(Double($0 & 1023) / 1024) }
         case .hypersparse: return CSRGenerators.hypersparse(T.self, n: a[0], count: a[1], rowVector: true)
         case .column: return CSRGenerators.hypersparse(T.self, n: a[0], count: a[1], rowVector: false)
+        case .banded: return CSRGenerators.banded(T.self, n: a[0], width: a[1])
         case .file: return try MatrixMarket.read(path ?? "", as: T.self)
         }
     }

@@ -46,11 +46,12 @@ public enum ShapeSuites {
 
 /// The matrices the sparse benchmarks and searches use by default.
 public enum SparseSuites {
-    /// Benchmark matrices per operation: a bandwidth-bound stencil, uniform random and
-    /// power-law graphs; the transpose adds the 1 x 100M row of the MKL LP64 crash.
+    /// Benchmark matrices per operation: a band (2M x 2M, 27 per row) and a 7-point stencil
+    /// (short rows), both bandwidth-bound, uniform random and power-law graphs; the
+    /// transpose adds the 1 x 100M row of the MKL LP64 crash.
     public static func bench(_ op: SparseOp) -> [MatrixSource] {
-        let common = [MatrixSource(kind: .stencil3d, args: [160]), MatrixSource(kind: .uniform, args: [1_000_000, 1_000_000, 16]),
-                      MatrixSource(kind: .rmat, args: [20])]
-        return op == .spmv ? common : common + [MatrixSource(kind: .row, args: [100_000_000])]
+        let common = [MatrixSource(kind: .banded, args: [2_000_000, 27]), MatrixSource(kind: .stencil3d, args: [160]),
+                      MatrixSource(kind: .uniform, args: [1_000_000, 1_000_000, 16]), MatrixSource(kind: .rmat, args: [20])]
+        return op == .transpose ? common + [MatrixSource(kind: .row, args: [100_000_000])] : common
     }
 }

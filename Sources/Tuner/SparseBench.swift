@@ -6,6 +6,9 @@ import SparseCSR
 /// The sparse operations blastune generates.
 public enum SparseOp: String, Codable, CaseIterable, Sendable {
     case spmv, transpose
+    /// SpMM (`bt_?csr_spmm`, row-major X and Y of k columns): benchmarked, its register
+    /// block moved with the SpMV spec rather than searched on its own.
+    case spmm
 }
 
 /// One peer's timing of a sparse benchmark.
@@ -29,6 +32,8 @@ public struct SparseBenchRow: Codable, Sendable {
     public var nrows: Int64
     public var ncols: Int64
     public var nnz: Int64
+    /// SpMM only: the columns of X and Y.
+    public var k: Int?
     /// Minimum bytes one call moves (see ``SparseBench/minimumBytes(op:nrows:ncols:nnz:dtype:)``).
     public var bytes: Double
     public var ours: TimingStats
@@ -42,6 +47,10 @@ public struct SparseBenchRow: Codable, Sendable {
     /// SpMV only: ours through the int32 entry point (`bt_?csr_spmv_i32`) on 32-bit copies of
     /// the index arrays, when they fit.
     public var oursInt32: TimingStats?
+    /// SpMV only: ours through a plan (`bt_?csr_plan`, no byte cap) on the 64-bit arrays, and
+    /// the form of column indices it kept ("runs", "16-bit deltas", "32-bit", "64-bit").
+    public var oursPlan: TimingStats?
+    public var planFormat: String?
     /// Transpose only: which pages the fresh output had: "2 MiB advised" (MADV_HUGEPAGE, as
     /// numpy maps large arrays) or "4 KiB" (no advice), whichever was faster in this run.
     public var freshPages: String?
@@ -71,24 +80,41 @@ public struct SparseBench {
 
     /// Bytes a call must move at least: SpMV reads the values, column indices, row pointers
     /// and x once and writes y (beta = 0); transpose reads A and writes A^T.
-    public static func minimumBytes(op: SparseOp, nrows: Int64, ncols: Int64, nnz: Int64, dtype: DType) -> Double {
+    /// SpMM reads X and writes Y of `k` columns once.
+    public static func minimumBytes(op: SparseOp, nrows: Int64, ncols: Int64, nnz: Int64, dtype: DType, k: Int = 1) -> Double {
         let v = Double(dtype.size), nz = Double(nnz), m = Double(nrows), n = Double(ncols)
         switch op {
         case .spmv: return nz * (8 + v) + (m + 1) * 8 + m * v + n * v
+        case .spmm: return nz * (8 + v) + (m + 1) * 8 + Double(k) * (m * v + n * v)
         case .transpose: return 2 * nz * (8 + v) + (m + 1) * 8 + (n + 1) * 8
         }
     }
 
-    public func run<T: CSRScalar>(_ op: SparseOp, _ a: CSRMatrix<T>, name: String, threads: Int) throws -> SparseBenchRow {
+    /// One benchmark row; `k`: SpMM's columns.
+    public func run<T: CSRScalar>(_ op: SparseOp, _ a: CSRMatrix<T>, name: String, threads: Int, k: Int = 8) throws -> SparseBenchRow {
         let dtype: DType = T.self == Float.self ? .f32 : .f64
         library.setNumThreads(threads)
         peers?.setMKLThreads(threads)
         defer { library.setNumThreads(0) }
-        let bytes = Self.minimumBytes(op: op, nrows: a.nrows, ncols: a.ncols, nnz: a.nnz, dtype: dtype)
+        let bytes = Self.minimumBytes(op: op, nrows: a.nrows, ncols: a.ncols, nnz: a.nnz, dtype: dtype, k: k)
         let va = a.values ?? [T](repeating: 1, count: a.colIdx.count)
         var row = SparseBenchRow(op: op, matrix: name, matrixClass: SparseClass.of(nrows: a.nrows, ncols: a.ncols, nnz: a.nnz),
                                  dtype: dtype, threads: threads, nrows: a.nrows, ncols: a.ncols, nnz: a.nnz, bytes: bytes,
                                  ours: TimingStats([0]), oursGBps: 0, fractionOfBandwidth: 0, peers: [:])
+        if op == .spmm { row.k = k }
+        // 32-bit copies of the index arrays when they fit (ours through _i32, MKL through LP64).
+        let fits32 = a.nnz <= Int64(Int32.max) && a.ncols <= Int64(Int32.max)
+        // Buffers of their own: the timed closures hold raw pointers, which would not keep
+        // Swift arrays alive.
+        let rp32 = UnsafeMutableBufferPointer<Int32>.allocate(capacity: fits32 ? a.rowPtr.count : 0)
+        let ci32 = UnsafeMutableBufferPointer<Int32>.allocate(capacity: fits32 ? max(a.colIdx.count, 1) : 0)
+        defer { rp32.deallocate(); ci32.deallocate() }
+        if fits32 {
+            for (i, v) in a.rowPtr.enumerated() { rp32[i] = Int32(truncatingIfNeeded: v) }
+            for (i, v) in a.colIdx.enumerated() { ci32[i] = Int32(truncatingIfNeeded: v) }
+        }
+        let (r32, c32) = (UnsafeRawPointer(rp32.baseAddress), UnsafeRawPointer(ci32.baseAddress))
+        var plan: CSRPlan<T>?
         var names: [String] = [], ops: [() -> Void] = []
         var cleanup: [() -> Void] = []
         defer { cleanup.forEach { $0() } }
@@ -115,24 +141,36 @@ public struct SparseBench {
                                                  : { status |= lib.dcsrSpmv(m, n, rpp, cip, vd, 1, xd, 0, yd) })
                         ops[0]()
                         guard status == 0 else { throw KernelStatusError(function: "csr_spmv", status: status, message: lib.strerror(status)) }
-                        if a.nnz <= Int64(Int32.max) && n <= Int64(Int32.max) {
-                            let rp32 = UnsafeMutablePointer<Int32>.allocate(capacity: Int(m) + 1)
-                            let ci32 = UnsafeMutablePointer<Int32>.allocate(capacity: max(Int(a.nnz), 1))
-                            for r in 0...Int(m) { rp32[r] = Int32(truncatingIfNeeded: a.rowPtr[r]) }
-                            for p in 0..<Int(a.nnz) { ci32[p] = Int32(truncatingIfNeeded: a.colIdx[p]) }
-                            cleanup.append { rp32.deallocate(); ci32.deallocate() }
+                        if fits32 {
                             if dtype == .f32, let f = lib.symbol("bt_scsr_spmv_i32", as: KernelLibrary.SCSRSpmvAny.self) {
                                 names.append("ours, int32 indices")
-                                ops.append { status |= f(m, n, rp32, ci32, vf, 1, xf, 0, yf) }
+                                ops.append { status |= f(m, n, r32, c32, vf, 1, xf, 0, yf) }
                             } else if dtype == .f64, let f = lib.symbol("bt_dcsr_spmv_i32", as: KernelLibrary.DCSRSpmvAny.self) {
                                 names.append("ours, int32 indices")
-                                ops.append { status |= f(m, n, rp32, ci32, vd, 1, xd, 0, yd) }
+                                ops.append { status |= f(m, n, r32, c32, vd, 1, xd, 0, yd) }
                             }
                         }
-                        if let p = peers, p.mklPath != nil, let h = p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 1) {
+                        if let pl = try? CSRPlan(a, using: lib) {
+                            plan = pl
+                            let h = pl.handle
+                            if dtype == .f32, let f = lib.symbol("bt_scsr_plan_spmv", as: CSRPlan<Float>.SSpmvFn.self) {
+                                names.append("ours, plan")
+                                ops.append { status |= f(h, 1, xf, 0, yf) }
+                            } else if dtype == .f64, let f = lib.symbol("bt_dcsr_plan_spmv", as: CSRPlan<Double>.DSpmvFn.self) {
+                                names.append("ours, plan")
+                                ops.append { status |= f(h, 1, xd, 0, yd) }
+                            }
+                        }
+                        // MKL's optimized handles: LP64 on the 32-bit arrays (its best: 4-byte
+                        // indices), ILP64 on the 64-bit ones.
+                        for (peer, wide) in [("MKL", false), ("MKL ILP64", true)] where wide || fits32 {
+                            guard let p = peers, p.mklPath != nil,
+                                  let h = wide ? p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 1, 0, 0)
+                                               : p.mklCreate(m, n, r32, c32,
+                                                             vraw, dtype == .f64 ? 1 : 0, 1, 0, 1) else { continue }
                             let y2 = UnsafeMutableRawPointer.allocate(byteCount: Int(max(m, 1)) * 8, alignment: 64)
                             cleanup.append { p.mklDestroy(h); y2.deallocate() }
-                            names.append("MKL")
+                            names.append(peer)
                             ops.append { _ = p.mklMv(h, dtype == .f64 ? 1 : 0, 1, UnsafeRawPointer(x), 0, y2) }
                         }
                         if let p = peers, p.csparsePath != nil, dtype == .f64, threads == 1, let csc = p.csCsc(m, n, rpp, cip, vd) {
@@ -141,6 +179,35 @@ public struct SparseBench {
                             cleanup.append { p.csFree(csc); y2.deallocate() }
                             names.append("CSparse")
                             ops.append { _ = p.csGaxpy(csc, xd, y2) }
+                        }
+                    case .spmm:
+                        // Row-major X (ncols x k) and Y (nrows x k), tight leading dimensions.
+                        let vs = Int(dtype.size), kk = Int64(k)
+                        let x = UnsafeMutableRawPointer.allocate(byteCount: Int(max(n * kk, 1)) * vs, alignment: 64)
+                        let y = UnsafeMutableRawPointer.allocate(byteCount: Int(max(m * kk, 1)) * vs, alignment: 64)
+                        let y2 = UnsafeMutableRawPointer.allocate(byteCount: Int(max(m * kk, 1)) * vs, alignment: 64)
+                        cleanup.append { x.deallocate(); y.deallocate(); y2.deallocate() }
+                        for j in 0..<Int(n * kk) { dtype == .f32 ? x.storeBytes(of: Float(j % 7) - 3, toByteOffset: j * 4, as: Float.self)
+                                                                 : x.storeBytes(of: Double(j % 7) - 3, toByteOffset: j * 8, as: Double.self) }
+                        var status: Int32 = 0
+                        guard let sf = lib.symbol("bt_scsr_spmm", as: KernelLibrary.SCSRSpmm.self),
+                              let df = lib.symbol("bt_dcsr_spmm", as: KernelLibrary.DCSRSpmm.self) else {
+                            throw KernelStatusError(function: "csr_spmm", status: -1, message: "not in this library")
+                        }
+                        names.append("ours")
+                        ops.append(dtype == .f32
+                            ? { status |= sf(101, m, n, kk, rpp, cip, vf, 1, UnsafePointer(x.assumingMemoryBound(to: Float.self)), kk, 0, y.assumingMemoryBound(to: Float.self), kk) }
+                            : { status |= df(101, m, n, kk, rpp, cip, vd, 1, UnsafePointer(x.assumingMemoryBound(to: Double.self)), kk, 0, y.assumingMemoryBound(to: Double.self), kk) })
+                        ops[0]()
+                        guard status == 0 else { throw KernelStatusError(function: "csr_spmm", status: status, message: lib.strerror(status)) }
+                        for (peer, wide) in [("MKL", false), ("MKL ILP64", true)] where wide || fits32 {
+                            guard let p = peers, p.mklPath != nil,
+                                  let h = wide ? p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, kk, 101, 0)
+                                               : p.mklCreate(m, n, r32, c32,
+                                                             vraw, dtype == .f64 ? 1 : 0, kk, 101, 1) else { continue }
+                            cleanup.append { p.mklDestroy(h) }
+                            names.append(peer)
+                            ops.append { _ = p.mklMm(h, dtype == .f64 ? 1 : 0, 101, kk, 1, UnsafeRawPointer(x), kk, 0, y2, kk) }
                         }
                     case .transpose:
                         let nz = Int(a.nnz), vs = Int(dtype.size)
@@ -175,7 +242,7 @@ public struct SparseBench {
                                 memset(f.base, 1, outBytes)
                             }
                         }
-                        if let p = peers, p.mklPath != nil, let h = p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 0) {
+                        if let p = peers, p.mklPath != nil, let h = p.mklCreate(m, n, rpp, cip, vraw, dtype == .f64 ? 1 : 0, 0, 0, 0) {
                             cleanup.append { p.mklDestroy(h) }
                             names.append("MKL")
                             ops.append { _ = p.mklTranspose(h) }
@@ -194,6 +261,11 @@ public struct SparseBench {
         row.fractionOfBandwidth = row.oursGBps / (bandwidth[threads] ?? .infinity)
         var base = stats[0].median
         if op == .spmv, let i = names.firstIndex(of: "ours, int32 indices") { row.oursInt32 = stats[i] }
+        if op == .spmv, let i = names.firstIndex(of: "ours, plan") {
+            row.oursPlan = stats[i]
+            row.planFormat = plan.flatMap { $0.format }.map { [.runs: "runs", .delta16: "16-bit deltas", .index32: "32-bit", .index64: "64-bit"][$0]! }
+        }
+        withExtendedLifetime(plan) {}
         if op == .transpose {
             // names[1...4]: fresh and floor with 2 MiB pages advised, then with 4 KiB pages.
             let huge = stats[1].median <= stats[3].median
@@ -204,9 +276,11 @@ public struct SparseBench {
         }
         for (i, name) in names.enumerated() where name != "ours" && !name.hasPrefix("ours,") {
             row.peers[name] = PeerTiming(seconds: stats[i].median, spread: stats[i].spread, gbps: bytes / stats[i].median / 1e9,
-                                         ratio: stats[i].median / base, note: name == "CSparse" && op == .spmv ? "cs_dl_gaxpy on the CSC form" : nil)
+                                         ratio: stats[i].median / base,
+                                         note: name == "CSparse" && op == .spmv ? "cs_dl_gaxpy on the CSC form"
+                                             : name == "MKL" ? "LP64 handle on int32 arrays, optimized" : name == "MKL ILP64" ? "ILP64 handle on int64 arrays, optimized" : nil)
         }
-        if useScipy, threads == 1, let s = try? ScipyPeer.time(op, a) {
+        if useScipy, threads == 1, op != .spmm, let s = try? ScipyPeer.time(op, a) {
             row.peers["scipy"] = PeerTiming(seconds: s.median, spread: s.spread, gbps: bytes / s.median / 1e9, ratio: s.median / base,
                                             note: "python3 process of its own, not interleaved; its index width as scipy chooses")
         }

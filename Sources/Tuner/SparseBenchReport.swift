@@ -26,7 +26,7 @@ public struct SparseBenchReport: Codable, Sendable {
     public var csv: String {
         let names = peerNames
         var lines = [(["matrix", "class", "dtype", "threads", "nrows", "ncols", "nnz", "ours_seconds", "ours_gbps", "fraction_of_read_bandwidth",
-                       "ours_fresh_output_seconds", "fresh_write_floor_seconds", "fresh_pages", "ours_int32_seconds", "extra_bytes", "output_bytes"] + names.flatMap { ["\($0)_seconds", "\($0)_ratio"] }).joined(separator: ",")]
+                       "ours_fresh_output_seconds", "fresh_write_floor_seconds", "fresh_pages", "ours_int32_seconds", "ours_plan_seconds", "plan_format", "k", "extra_bytes", "output_bytes"] + names.flatMap { ["\($0)_seconds", "\($0)_ratio"] }).joined(separator: ",")]
         for r in rows {
             var f: [String] = [r.matrix, r.matrixClass.rawValue, r.dtype.rawValue, "\(r.threads)", "\(r.nrows)", "\(r.ncols)", "\(r.nnz)"]
             f += [String(format: "%.6f", r.ours.median), String(format: "%.2f", r.oursGBps), String(format: "%.3f", r.fractionOfBandwidth)]
@@ -34,6 +34,9 @@ public struct SparseBenchReport: Codable, Sendable {
             f.append(r.freshWriteFloor.map { String(format: "%.6f", $0.median) } ?? "")
             f.append(r.freshPages ?? "")
             f.append(r.oursInt32.map { String(format: "%.6f", $0.median) } ?? "")
+            f.append(r.oursPlan.map { String(format: "%.6f", $0.median) } ?? "")
+            f.append(r.planFormat ?? "")
+            f.append(r.k.map { String($0) } ?? "")
             f.append(r.extraBytes.map { String($0) } ?? "")
             f.append(r.outputBytes.map { String($0) } ?? "")
             for n in names {

@@ -2,7 +2,8 @@ import Foundation
 import MicroKernels
 
 /// The sparse libraries blastune is compared with, when installed: SuiteSparse CSparse
-/// (`libcxsparse`, its 64-bit `cs_dl_*` functions) and MKL (`libmkl_rt`, ILP64 interface).
+/// (`libcxsparse`, its 64-bit `cs_dl_*` functions) and MKL (`libmkl_rt`: its LP64 entry points
+/// on 32-bit indices, its ILP64 `_64` ones on 64-bit indices).
 /// They are reached through a small C shim built once into the library cache (MKL passes
 /// structs by value, which Swift cannot call directly); the shim `dlopen`s each library.
 public final class SparsePeers: @unchecked Sendable {
@@ -13,8 +14,11 @@ public final class SparsePeers: @unchecked Sendable {
     typealias CsTranspose = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafePointer<Double>?, Int32) -> Int32
     typealias CsCsc = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafePointer<Double>?) -> OpaquePointer?
     typealias CsGaxpy = @convention(c) (OpaquePointer?, UnsafePointer<Double>?, UnsafeMutablePointer<Double>?) -> Int32
-    typealias MklCreate = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafeRawPointer?, Int32, Int32) -> OpaquePointer?
+    /// (nrows, ncols, rp, ci, val, dtype 0/1, hint 0 none / 1 SpMV / k SpMM, layout, index32).
+    typealias MklCreate = @convention(c) (Int64, Int64, UnsafeRawPointer?, UnsafeRawPointer?, UnsafeRawPointer?, Int32, Int64, Int32, Int32) -> OpaquePointer?
     typealias MklMv = @convention(c) (OpaquePointer?, Int32, Double, UnsafeRawPointer?, Double, UnsafeMutableRawPointer?) -> Int32
+    /// (handle, dtype, layout, k, alpha, x, ldx, beta, y, ldy).
+    typealias MklMm = @convention(c) (OpaquePointer?, Int32, Int32, Int64, Double, UnsafeRawPointer?, Int64, Double, UnsafeMutableRawPointer?, Int64) -> Int32
     typealias MklTranspose = @convention(c) (OpaquePointer?) -> Int32
     typealias Destroy = @convention(c) (OpaquePointer?) -> Void
 
@@ -24,6 +28,7 @@ public final class SparsePeers: @unchecked Sendable {
     let csFree: Destroy
     let mklCreate: MklCreate
     let mklMv: MklMv
+    let mklMm: MklMm
     let mklTranspose: MklTranspose
     let mklDestroy: Destroy
     let mklThreads: @convention(c) (Int32) -> Void
@@ -60,6 +65,7 @@ public final class SparsePeers: @unchecked Sendable {
         csFree = try sym("btp_cs_free", Destroy.self)
         mklCreate = try sym("btp_mkl_create", MklCreate.self)
         mklMv = try sym("btp_mkl_mv", MklMv.self)
+        mklMm = try sym("btp_mkl_mm", MklMm.self)
         mklTranspose = try sym("btp_mkl_transpose", MklTranspose.self)
         mklDestroy = try sym("btp_mkl_destroy", Destroy.self)
         mklThreads = try sym("btp_mkl_threads", (@convention(c) (Int32) -> Void).self)
@@ -87,9 +93,10 @@ public final class SparsePeers: @unchecked Sendable {
 
     /// The C shim: minimal declarations of the peers' types and functions, loaded by dlopen.
     static let shim = """
-        /* blastune: calls into CSparse (cs_dl_*) and MKL sparse (ILP64) through dlopen. */
+        /* blastune: calls into CSparse (cs_dl_*) and MKL sparse (LP64 and ILP64) through dlopen. */
         #include <dlfcn.h>
         #include <stdint.h>
+        #include <stdio.h>
         #include <stdlib.h>
 
         typedef struct { int64_t nzmax, m, n; int64_t *p, *i; double *x; int64_t nz; } cs_dl;
@@ -99,34 +106,49 @@ public final class SparsePeers: @unchecked Sendable {
 
         typedef void *sparse_matrix_t;
         struct matrix_descr { int type, mode, diag; };
-        static int (*mkl_layer)(int);
         static void (*mkl_threads)(int);
-        static int (*mkl_create_d)(sparse_matrix_t *, int, int64_t, int64_t, int64_t *, int64_t *, int64_t *, double *);
-        static int (*mkl_create_s)(sparse_matrix_t *, int, int64_t, int64_t, int64_t *, int64_t *, int64_t *, float *);
-        static int (*mkl_mv_d)(int, double, const sparse_matrix_t, struct matrix_descr, const double *, double, double *);
-        static int (*mkl_mv_s)(int, float, const sparse_matrix_t, struct matrix_descr, const float *, float, float *);
-        static int (*mkl_hint)(sparse_matrix_t, int, struct matrix_descr, int64_t);
-        static int (*mkl_optimize)(sparse_matrix_t);
-        static int (*mkl_convert)(const sparse_matrix_t, int, sparse_matrix_t *);
-        static int (*mkl_destroy)(sparse_matrix_t);
+        /* MKL's sparse functions of one interface, IT its MKL_INT: int (LP64, the plain names)
+           or int64_t (ILP64, the _64 names). */
+        #define MKL_API(IT) struct { \\
+            int (*create_d)(sparse_matrix_t *, int, IT, IT, IT *, IT *, IT *, double *); \\
+            int (*create_s)(sparse_matrix_t *, int, IT, IT, IT *, IT *, IT *, float *); \\
+            int (*mv_d)(int, double, const sparse_matrix_t, struct matrix_descr, const double *, double, double *); \\
+            int (*mv_s)(int, float, const sparse_matrix_t, struct matrix_descr, const float *, float, float *); \\
+            int (*mm_d)(int, double, const sparse_matrix_t, struct matrix_descr, int, const double *, IT, IT, double, double *, IT); \\
+            int (*mm_s)(int, float, const sparse_matrix_t, struct matrix_descr, int, const float *, IT, IT, float, float *, IT); \\
+            int (*mv_hint)(sparse_matrix_t, int, struct matrix_descr, IT); \\
+            int (*mm_hint)(sparse_matrix_t, int, struct matrix_descr, int, IT, IT); \\
+            int (*optimize)(sparse_matrix_t); \\
+            int (*convert)(const sparse_matrix_t, int, sparse_matrix_t *); \\
+            int (*destroy)(sparse_matrix_t); }
+        static MKL_API(int) lp;
+        static MKL_API(int64_t) ilp;
+        /* A handle and the interface it belongs to. */
+        typedef struct { sparse_matrix_t a; int ilp64; } btp_mkl_handle;
+        /* The function of the handle's interface (arguments convert to its MKL_INT). */
+        #define MKL(h, fn, ...) ((h)->ilp64 ? ilp.fn(__VA_ARGS__) : lp.fn(__VA_ARGS__))
 
         #define LOAD(h, var, name) (*(void **)&var = dlsym(h, name))
+        #define LOAD_API(h, m, sfx) (LOAD(h, m.create_d, "mkl_sparse_d_create_csr" sfx) && LOAD(h, m.create_s, "mkl_sparse_s_create_csr" sfx) \\
+            && LOAD(h, m.mv_d, "mkl_sparse_d_mv" sfx) && LOAD(h, m.mv_s, "mkl_sparse_s_mv" sfx) && LOAD(h, m.mm_d, "mkl_sparse_d_mm" sfx) \\
+            && LOAD(h, m.mm_s, "mkl_sparse_s_mm" sfx) && LOAD(h, m.mv_hint, "mkl_sparse_set_mv_hint" sfx) \\
+            && LOAD(h, m.mm_hint, "mkl_sparse_set_mm_hint" sfx) && LOAD(h, m.optimize, "mkl_sparse_optimize" sfx) \\
+            && LOAD(h, m.convert, "mkl_sparse_convert_csr" sfx) && LOAD(h, m.destroy, "mkl_sparse_destroy" sfx))
 
         /* Opens the peers given (NULL: absent). Returns bit 0 for CSparse, bit 1 for MKL. */
-        __attribute__((visibility("default"))) int btp_open(const char *csparse, const char *mkl)
+        __attribute__((visibility("default"))) int btp_open(const char *csparse, const char *mklpath)
         {
             int ok = 0;
             void *h = csparse ? dlopen(csparse, RTLD_NOW | RTLD_LOCAL) : NULL;
             if (h && LOAD(h, cs_transpose, "cs_dl_transpose") && LOAD(h, cs_spfree, "cs_dl_spfree") && LOAD(h, cs_gaxpy, "cs_dl_gaxpy")) ok |= 1;
-            h = mkl ? dlopen(mkl, RTLD_NOW | RTLD_LOCAL) : NULL;
+            h = mklpath ? dlopen(mklpath, RTLD_NOW | RTLD_LOCAL) : NULL;
             int (*threading)(int) = NULL;
             if (h && LOAD(h, threading, "MKL_Set_Threading_Layer")) threading(1); /* MKL_THREADING_GNU: share libgomp */
-            if (h && LOAD(h, mkl_layer, "MKL_Set_Interface_Layer") && LOAD(h, mkl_threads, "MKL_Set_Num_Threads")
-                && LOAD(h, mkl_create_d, "mkl_sparse_d_create_csr") && LOAD(h, mkl_create_s, "mkl_sparse_s_create_csr")
-                && LOAD(h, mkl_mv_d, "mkl_sparse_d_mv") && LOAD(h, mkl_mv_s, "mkl_sparse_s_mv")
-                && LOAD(h, mkl_hint, "mkl_sparse_set_mv_hint") && LOAD(h, mkl_optimize, "mkl_sparse_optimize")
-                && LOAD(h, mkl_convert, "mkl_sparse_convert_csr") && LOAD(h, mkl_destroy, "mkl_sparse_destroy")) {
-                mkl_layer(1); /* MKL_INTERFACE_ILP64: 64-bit MKL_INT */
+            /* Both interfaces by name: the unsuffixed LP64 ones and the _64 ILP64 ones.
+               MKL_Set_Interface_Layer would switch the whole process to 64-bit MKL_INT, and
+               cblas_?gemm called by a GEMM peer in the same process would then read its 32-bit
+               arguments as 64-bit ones. */
+            if (h && LOAD(h, mkl_threads, "MKL_Set_Num_Threads") && LOAD_API(h, lp, "") && LOAD_API(h, ilp, "_64")) {
                 void (*dynamic)(int) = NULL;
                 /* MKL turns on dynamic thread adjustment of the shared OpenMP runtime, which then
                    gives every team (ours included) fewer threads under load: keep counts exact. */
@@ -172,40 +194,69 @@ public final class SparsePeers: @unchecked Sendable {
 
         __attribute__((visibility("default"))) void btp_mkl_threads(int n) { if (mkl_threads) mkl_threads(n); }
 
-        /* An MKL handle on the CSR arrays (no copy); optimize != 0 adds the SpMV hint and
+        /* An MKL handle on the CSR arrays (no copy): int32_t rp and ci through the LP64
+           interface when index32, else int64_t through ILP64. hint: 0 none, 1 SpMV, k > 1 SpMM
+           with k columns of row-major (layout 101) or column-major (102) X; with a hint,
            mkl_sparse_optimize. dtype 0 float, 1 double. */
-        __attribute__((visibility("default"))) void *btp_mkl_create(int64_t nrows, int64_t ncols, const int64_t *rp,
-            const int64_t *ci, const void *val, int dtype, int optimize)
+        __attribute__((visibility("default"))) void *btp_mkl_create(int64_t nrows, int64_t ncols, const void *rp,
+            const void *ci, const void *val, int dtype, int64_t hint, int layout, int index32)
         {
-            sparse_matrix_t a = NULL;
-            int st = dtype ? mkl_create_d(&a, 0, nrows, ncols, (int64_t *)rp, (int64_t *)rp + 1, (int64_t *)ci, (double *)val)
-                           : mkl_create_s(&a, 0, nrows, ncols, (int64_t *)rp, (int64_t *)rp + 1, (int64_t *)ci, (float *)val);
-            if (st != 0) return NULL;
-            if (optimize) {
-                struct matrix_descr d = { 20, 0, 0 }; /* general */
-                mkl_hint(a, 10, d, 1000);
-                mkl_optimize(a);
+            btp_mkl_handle *h = calloc(1, sizeof *h);
+            if (!h) return NULL;
+            h->ilp64 = !index32;
+            struct matrix_descr d = { 20, 0, 0 }; /* general */
+            int st;
+            if (index32) {
+                int *r = (int *)rp;
+                st = dtype ? lp.create_d(&h->a, 0, (int)nrows, (int)ncols, r, r + 1, (int *)ci, (double *)val)
+                           : lp.create_s(&h->a, 0, (int)nrows, (int)ncols, r, r + 1, (int *)ci, (float *)val);
+            } else {
+                int64_t *r = (int64_t *)rp;
+                st = dtype ? ilp.create_d(&h->a, 0, nrows, ncols, r, r + 1, (int64_t *)ci, (double *)val)
+                           : ilp.create_s(&h->a, 0, nrows, ncols, r, r + 1, (int64_t *)ci, (float *)val);
             }
-            return a;
+            if (st != 0) { free(h); return NULL; }
+            if (hint == 1) MKL(h, mv_hint, h->a, 10, d, 1000);
+            if (hint > 1) MKL(h, mm_hint, h->a, 10, d, layout, hint, 1000);
+            if (hint) MKL(h, optimize, h->a);
+            return h;
         }
 
-        __attribute__((visibility("default"))) int btp_mkl_mv(void *a, int dtype, double alpha, const void *x, double beta, void *y)
+        __attribute__((visibility("default"))) int btp_mkl_mv(void *hp, int dtype, double alpha, const void *x, double beta, void *y)
         {
+            btp_mkl_handle *h = hp;
             struct matrix_descr d = { 20, 0, 0 };
-            return dtype ? mkl_mv_d(10, alpha, a, d, (const double *)x, beta, (double *)y)
-                         : mkl_mv_s(10, (float)alpha, a, d, (const float *)x, (float)beta, (float *)y);
+            return dtype ? MKL(h, mv_d, 10, alpha, h->a, d, (const double *)x, beta, (double *)y)
+                         : MKL(h, mv_s, 10, (float)alpha, h->a, d, (const float *)x, (float)beta, (float *)y);
+        }
+
+        /* Y = alpha A X + beta Y, X and Y with k columns in `layout` (101 row-, 102 column-major). */
+        __attribute__((visibility("default"))) int btp_mkl_mm(void *hp, int dtype, int layout, int64_t k, double alpha,
+            const void *x, int64_t ldx, double beta, void *y, int64_t ldy)
+        {
+            btp_mkl_handle *h = hp;
+            struct matrix_descr d = { 20, 0, 0 };
+            return dtype ? MKL(h, mm_d, 10, alpha, h->a, d, layout, (const double *)x, k, ldx, beta, (double *)y, ldy)
+                         : MKL(h, mm_s, 10, (float)alpha, h->a, d, layout, (const float *)x, k, ldx, (float)beta, (float *)y, ldy);
         }
 
         /* The transposed CSR (mkl_sparse_convert_csr with SPARSE_OPERATION_TRANSPOSE), destroyed. */
-        __attribute__((visibility("default"))) int btp_mkl_transpose(void *a)
+        __attribute__((visibility("default"))) int btp_mkl_transpose(void *hp)
         {
+            btp_mkl_handle *h = hp;
             sparse_matrix_t t = NULL;
-            int st = mkl_convert(a, 11, &t);
-            if (t) mkl_destroy(t);
+            int st = MKL(h, convert, h->a, 11, &t);
+            if (t) MKL(h, destroy, t);
             return st;
         }
 
-        __attribute__((visibility("default"))) void btp_mkl_destroy(void *a) { if (a) mkl_destroy(a); }
+        __attribute__((visibility("default"))) void btp_mkl_destroy(void *hp)
+        {
+            btp_mkl_handle *h = hp;
+            if (!h) return;
+            MKL(h, destroy, h->a);
+            free(h);
+        }
 
         """
 }

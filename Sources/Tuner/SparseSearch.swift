@@ -78,9 +78,9 @@ public final class SparseSearch {
     public static func suite(_ op: SparseOp, _ cls: SparseClass) -> [MatrixSource] {
         switch (op, cls) {
         case (_, .short): [MatrixSource(kind: .stencil3d, args: [100])]
-        case (.spmv, .long): [MatrixSource(kind: .uniform, args: [500_000, 500_000, 24]), MatrixSource(kind: .rmat, args: [18])]
+        case (.spmv, .long), (.spmm, .long): [MatrixSource(kind: .uniform, args: [500_000, 500_000, 24]), MatrixSource(kind: .rmat, args: [18])]
         case (.transpose, .long): [MatrixSource(kind: .uniform, args: [1_000_000, 1_000_000, 16]), MatrixSource(kind: .rmat, args: [18])]
-        case (.spmv, _): [MatrixSource(kind: .column, args: [4_000_000, 1_000_000])]
+        case (.spmv, _), (.spmm, _): [MatrixSource(kind: .column, args: [4_000_000, 1_000_000])]
         case (.transpose, _): [MatrixSource(kind: .row, args: [20_000_000]), MatrixSource(kind: .hypersparse, args: [50_000_000, 2_000_000])]
         }
     }

@@ -38,6 +38,8 @@ final class SparseCase<T: CSRScalar> {
             var out = y
             let m = matrix
             return .success(timer.compareAll(libs.map { l in { try? m.multiply(self.x, into: &out, using: l) } }))
+        case .spmm:
+            return .failure(.init(wrong: false, message: "SpMM is not searched on its own"))
         case .transpose:
             let t = try matrix.transposed(using: lib)
             guard t == transposeRef else { return .failure(.init(wrong: true, message: "the transpose differs from the reference")) }

@@ -7,7 +7,7 @@ import Tuner
 
 /// The operations `bench` and `search` know.
 enum Op: String, ExpressibleByArgument, CaseIterable {
-    case gemm, spmv, transpose, lu, cholesky
+    case gemm, spmv, spmm, transpose, lu, cholesky
     case gemmSmall = "gemm-small", gemmBatch = "gemm-batch"
     var sparse: SparseOp? { SparseOp(rawValue: rawValue) }
     /// gemm-small and gemm-batch: plans and batches against the small-GEMM peers (bench only).

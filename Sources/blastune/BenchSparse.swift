@@ -6,7 +6,8 @@ import SparseCSR
 import Tuner
 
 extension Bench {
-    /// `bench --op spmv|transpose`: our kernels against CSparse, MKL and scipy where present.
+    /// `bench --op spmv|spmm|transpose`: our kernels against CSparse, MKL and scipy where
+    /// present (SpMM: k = 8 and 32, row-major, against mkl_sparse_?_mm).
     func runSparse(_ op: SparseOp, machine: MachineProfile) throws {
         let (libDir, config, loaded) = try loadLibrary(machine: machine)
         let sources = try matrices.sources()
@@ -25,11 +26,14 @@ extension Bench {
         for source in suite {
             let a64 = try source.load(Double.self)
             for d in dtypes.selected {
+                let a32 = d == .f32 ? a64.converted(to: Float.self) : nil
                 for t in threadCounts {
-                    let r = d == .f64 ? try bench.run(op, a64, name: source.description, threads: t)
-                                      : try bench.run(op, a64.converted(to: Float.self), name: source.description, threads: t)
-                    rows.append(r)
-                    say(Self.describe(r))
+                    for k in op == .spmm ? [8, 32] : [1] {
+                        let r = try a32.map { try bench.run(op, $0, name: source.description, threads: t, k: k) }
+                            ?? bench.run(op, a64, name: source.description, threads: t, k: k)
+                        rows.append(r)
+                        say(Self.describe(r))
+                    }
                 }
             }
         }
@@ -39,12 +43,17 @@ extension Bench {
                                        peers: ["CSparse": peers?.csparsePath ?? "not found", "MKL": peers?.mklPath ?? "not found"],
                                        rows: rows)
         let names = Array(Set(rows.flatMap { $0.peers.keys })).sorted()
-        say(table(["matrix", "dtype", "thr", "ours ms", "GB/s", "%read bw"] + (op == .transpose ? ["fresh ms", "floor ms", "fresh/floor", "pages", "extra MiB"] : []) + names.map { "\($0) x" },
-                  rows.map { r in [r.matrix, r.dtype.rawValue, "\(r.threads)", fmt(1e3 * r.ours.median, 2), fmt(r.oursGBps), fmt(100 * r.fractionOfBandwidth)]
-                      + (op == .transpose ? [fmt(1e3 * (r.oursFreshOutput?.median ?? 0), 2), fmt(1e3 * (r.freshWriteFloor?.median ?? 0), 2),
-                                             fmt((r.oursFreshOutput?.median ?? 0) / (r.freshWriteFloor?.median ?? .nan), 2), r.freshPages ?? "",
-                                             r.extraBytes.map { fmt(Double($0) / 1048576) } ?? "?"] : [])
-                      + names.map { n in r.peers[n].map { fmt($0.ratio, 2) } ?? "" } }))
+        let spmv = op == .spmv, mkl = rows.contains { $0.peers["MKL"] != nil }
+        let head: [String] = ["matrix", "dtype", "thr"] + (op == .spmm ? ["k"] : []) + ["ours ms", "GB/s", "%read bw"]
+            + (spmv ? Self.spmvColumns(mkl: mkl) : []) + (op == .transpose ? Self.transposeColumns : []) + names.map { "\($0) x" }
+        let body: [[String]] = rows.map { r in
+            let lead: [String] = [r.matrix, r.dtype.rawValue, "\(r.threads)"] + (op == .spmm ? ["\(r.k ?? 0)"] : [])
+                + [fmt(1e3 * r.ours.median, 2), fmt(r.oursGBps), fmt(100 * r.fractionOfBandwidth)]
+            let extra: [String] = spmv ? Self.spmvCells(r, mkl: mkl) : op == .transpose ? Self.transposeCells(r) : []
+            return lead + extra + names.map { n in r.peers[n].map { fmt($0.ratio, 2) } ?? "" }
+        }
+        say(table(head, body))
+        if spmv { say("(int32: bt_?csr_spmv_i32 on 32-bit copies; plan: bt_?csr_plan_spmv on the 64-bit arrays; plan %bw counts the plain call's minimum bytes; MKL: LP64 handle on the int32 arrays, MKL ILP64: on the 64-bit ones, both optimized)") }
         say("(peer x = peer time / ours\(op == .transpose ? " with a fresh output, as the peers allocate theirs; floor: one plain first write of a fresh mapping of the output's size, same pages, same run" : ""))")
         if sources.isEmpty {
             let dir = out.map { URL(fileURLWithPath: $0) } ?? ResultsStore(root: URL(fileURLWithPath: library.results)).directory(for: machine)
@@ -53,12 +62,38 @@ extension Bench {
         }
     }
 
+    static func spmvColumns(mkl: Bool) -> [String] {
+        ["int32 ms", "plan ms", "plan %bw", "plan index"] + (mkl ? ["MKL/int32", "MKL/plan"] : [])
+    }
+
+    /// The int32 and plan timings, the plan's share of the read bandwidth (counting the plain
+    /// call's minimum bytes) and MKL's (LP64) time over each.
+    static func spmvCells(_ r: SparseBenchRow, mkl: Bool) -> [String] {
+        let ms = { (t: TimingStats?) in t.map { fmt(1e3 * $0.median, 2) } ?? "" }
+        let overMKL = { (t: TimingStats?) -> String in
+            guard let t, let m = r.peers["MKL"] else { return "" }
+            return fmt(m.seconds / t.median, 2)
+        }
+        let planBw = r.oursPlan.map { fmt(100 * r.fractionOfBandwidth * r.ours.median / $0.median) } ?? ""
+        return [ms(r.oursInt32), ms(r.oursPlan), planBw, r.planFormat ?? ""] + (mkl ? [overMKL(r.oursInt32), overMKL(r.oursPlan)] : [])
+    }
+
+    static let transposeColumns = ["fresh ms", "floor ms", "fresh/floor", "pages", "extra MiB"]
+
+    static func transposeCells(_ r: SparseBenchRow) -> [String] {
+        let fresh = r.oursFreshOutput?.median ?? 0, floor = r.freshWriteFloor?.median ?? .nan
+        return [fmt(1e3 * fresh, 2), fmt(1e3 * (r.freshWriteFloor?.median ?? 0), 2), fmt(fresh / floor, 2), r.freshPages ?? "",
+                r.extraBytes.map { fmt(Double($0) / 1048576) } ?? "?"]
+    }
+
     static func describe(_ r: SparseBenchRow) -> String {
         let peers = r.peers.sorted { $0.key < $1.key }.map { "\($0.key) \(fmt(1e3 * $0.value.seconds, 2)) ms (\(fmt($0.value.ratio, 2))x)" }
         return "\(r.op.rawValue) \(r.matrix) \(r.dtype.rawValue) \(r.threads)t: ours \(fmt(1e3 * r.ours.median, 2)) ms, \(fmt(r.oursGBps)) GB/s "
             + "(\(fmt(100 * r.fractionOfBandwidth))% of read bw)" + (r.oursFreshOutput.map { ", fresh output \(fmt(1e3 * $0.median, 2)) ms" } ?? "")
             + (r.freshWriteFloor.map { " (floor \(fmt(1e3 * $0.median, 2)) ms, \(r.freshPages ?? ""))" } ?? "")
+            + (r.k.map { " k \($0)" } ?? "")
             + (r.oursInt32.map { i in ", int32 indices \(fmt(1e3 * i.median, 2)) ms" + (r.peers["MKL"].map { " (MKL \(fmt($0.seconds / i.median, 2))x)" } ?? "") } ?? "")
+            + (r.oursPlan.map { i in ", plan (\(r.planFormat ?? "")) \(fmt(1e3 * i.median, 2)) ms" + (r.peers["MKL"].map { " (MKL \(fmt($0.seconds / i.median, 2))x)" } ?? "") } ?? "")
             + (peers.isEmpty ? "" : "; " + peers.joined(separator: ", "))
     }
 }

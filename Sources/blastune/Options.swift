@@ -58,7 +58,7 @@ struct LibraryOptions: ParsableArguments {
 
 /// `--gen KIND:ARGS` and `--matrix FILE.mtx`, shared by the sparse bench and search.
 struct MatrixOptions: ParsableArguments {
-    @Option(help: "Sparse: a generated matrix KIND:ARGS (uniform:MxNxK, rmat:SCALE, stencil2d:N, stencil3d:N, hugerow:MxNxH, blocks:CxS, row:N, hypersparse:NxC, column:NxC); repeatable. Without it or --matrix: the default suite.")
+    @Option(help: "Sparse: a generated matrix KIND:ARGS (uniform:MxNxK, rmat:SCALE, stencil2d:N, stencil3d:N, hugerow:MxNxH, blocks:CxS, row:N, hypersparse:NxC, column:NxC, banded:NxW); repeatable. Without it or --matrix: the default suite.")
     var gen: [String] = []
 
     @Option(help: "Sparse: a Matrix Market file; repeatable.")

@@ -51,7 +51,9 @@ struct Search: ParsableCommand {
         guard !(resume && fresh) else { throw ValidationError("--resume and --fresh exclude each other") }
         if let budget { guard budget > 0 && budget.isFinite else { throw ValidationError("--budget must be a positive number of seconds") } }
         try matrices.check(op: op)
-        if op.smallGemm || op.factorization != nil { throw ValidationError("--op \(op.rawValue) is for bench only; search tunes gemm, spmv and transpose") }
+        if op.smallGemm || op.factorization != nil || op == .spmm {
+            throw ValidationError("--op \(op.rawValue) is for bench only; search tunes gemm, spmv (SpMM's register block with it) and transpose")
+        }
         _ = try parseClasses()
         if shapes != nil || shapesFile != nil {
             guard op == .gemm else { throw ValidationError("--shapes and --shapes-file are for --op gemm") }

@@ -32,9 +32,11 @@ struct GeneratedCodeTests {
         try ProbeEmitter.source(isa: lut.isa).write(to: probe, atomically: true, encoding: .utf8)
         for cc in warningCompilers {
             let omp = cc == "gcc" ? ["-fopenmp"] : []
+            // clang's warnings come from its front end whatever the optimization level: parsing
+            // is enough (and saves a minute per library). gcc warns from its optimizer too.
+            let mode = cc == "clang" ? ["-fsyntax-only"] : ["-O2", "-c", "-o", "/dev/null"]
             for src in cc == "gcc" && fixturesBuiltByGCC ? [probe] : [out.source, probe] {
-                let r = try shell([cc, "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-c", "-I", out.directory.path,
-                                   src.path, "-o", "/dev/null"] + omp)
+                let r = try shell([cc, "-std=gnu11", "-Wall", "-Wextra", "-Werror", "-I", out.directory.path, src.path] + mode + omp)
                 #expect(r.status == 0, "\(cc) on \(src.lastPathComponent): \(r.output)")
                 #expect(!r.output.contains("warning"), "\(r.output)")
             }

@@ -108,6 +108,55 @@ struct SparseArgumentTests {
         }
     }
 
+    @Test("Plans: a bad matrix is refused with its status and the first bad position named; a wrong or missing plan gets BT_EINVAL and y stays as it was; a valid plan matches the hand-computed product")
+    func plans() throws {
+        typealias Plan = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafeRawPointer?, Int64,
+                                         UnsafeMutablePointer<Int32>?) -> OpaquePointer?
+        typealias DRun = @convention(c) (OpaquePointer?, Double, UnsafePointer<Double>?, Double, UnsafeMutablePointer<Double>?) -> Int32
+        typealias SRun = @convention(c) (OpaquePointer?, Float, UnsafePointer<Float>?, Float, UnsafeMutablePointer<Float>?) -> Int32
+        let plan = try #require(lib.symbol("bt_dcsr_plan", as: Plan.self))
+        let run = try #require(lib.symbol("bt_dcsr_plan_spmv", as: DRun.self))
+        let runS = try #require(lib.symbol("bt_scsr_plan_spmv", as: SRun.self))
+        let destroy = try #require(lib.symbol("bt_csr_plan_destroy", as: (@convention(c) (OpaquePointer?) -> Void).self))
+        func make(_ m: Int64, _ n: Int64, _ r: [Int64], _ c: [Int64]?, _ v: [Double]?, cap: Int64 = -1) -> (OpaquePointer?, Int32, String) {
+            var st: Int32 = -7
+            let p = r.withUnsafeBufferPointer { rp in
+                withExtendedLifetime((c, v)) {
+                    plan(m, n, rp.baseAddress, c?.withUnsafeBufferPointer { $0.baseAddress }, v?.withUnsafeBytes { $0.baseAddress }, cap, &st)
+                }
+            }
+            return (p, st, lib.lastError)
+        }
+        let cases: [(String, Int64, Int64, [Int64], [Int64]?, [Double]?, Int32, String)] = [
+            ("column out of range", 3, 4, rp, [0, 3, 4, 2], va, 1, "col_idx[2] = 4"),
+            ("negative column", 3, 4, rp, [0, 3, 1, -1], va, 1, "col_idx[3] = -1"),
+            ("decreasing row_ptr", 3, 4, [0, 2, 1, 4], ci, va, 1, "row_ptr[2] = 1"),
+            ("row_ptr[0] != 0", 3, 4, [1, 2, 2, 4], ci, va, 1, "arguments"),
+            ("NULL val", 3, 4, rp, ci, nil, 1, "arguments"),
+            ("nrows + 1 overflows", Int64.max, 4, rp, ci, va, 2, "arguments"),
+        ]
+        for (name, m, n, r, c, v, want, says) in cases {
+            let (p, st, message) = make(m, n, r, c, v)
+            #expect(p == nil && st == want && message.contains("bt_dcsr_plan") && message.contains(says),
+                    "\(name): status \(st), message '\(message)'")
+            destroy(p)
+        }
+        // A valid plan: 16-bit deltas (every row spans fewer than 65536 columns).
+        let (p, st, _) = make(3, 4, rp, ci, va)
+        defer { destroy(p) }
+        #expect(st == 0 && p != nil)
+        let format = lib.symbol("bt_csr_plan_format", as: (@convention(c) (OpaquePointer?) -> Int32).self)
+        #expect(format?(p) == 16)
+        let x: [Double] = [1, 1, 1, 1]
+        var y: [Double] = [7, 7, 7]
+        #expect(run(nil, 1, x, 0, &y) == 1 && y == [7, 7, 7])
+        #expect(run(p, 1, nil, 0, &y) == 1 && y == [7, 7, 7])
+        var yf: [Float] = [7, 7, 7]
+        #expect(runS(p, 1, [1, 1, 1, 1], 0, &yf) == 1 && yf == [7, 7, 7], "an f64 plan run as f32")
+        #expect(run(p, 2, x, 1, &y) == 0 && y == [13, 7, 21])
+        destroy(nil)
+    }
+
     @Test("The int32 entry points: a matrix whose ncols (or, for the transpose, nrows) does not fit int32 gets BT_EOVERFLOW, bad arguments their status, and nothing is written; bt_csr_check_i32 names the first bad position")
     func int32Entries() throws {
         let rp32: [Int32] = [0, 2, 2, 4], ci32: [Int32] = [0, 3, 1, 2]

@@ -75,6 +75,15 @@ enum SparseFixtures {
             ("5 x 0", try! CSRMatrix(nrows: 5, ncols: 0, rowPtr: [0, 0, 0, 0, 0, 0], colIdx: [], values: [])),
             ("0 x 7", try! CSRMatrix(nrows: 0, ncols: 7, rowPtr: [0], colIdx: [], values: [])),
             ("10 x 10 empty", try! CSRMatrix(nrows: 10, ncols: 10, rowPtr: [Int64](repeating: 0, count: 11), colIdx: [], values: [])),
+            // Runs of consecutive columns: a band, and dense blocks (a plan keeps them as runs).
+            ("band 3000 x 3000, 21 per row", CSRGenerators.banded(T.self, n: 3000, width: 21)),
+            ("band wider than the matrix", CSRGenerators.banded(T.self, n: 9, width: 40)),
+            // Row spans at the edge of a plan's 16-bit deltas (65535 fits, 65536 does not), far from column 0
+            // (sorted rows: the transpose tests compare the sorted and unique flags too).
+            ("span 65535", try! CSRMatrix(nrows: 3, ncols: 140_000, rowPtr: [0, 3, 3, 5], colIdx: [70_000, 100_000, 135_535, 139_998, 139_999],
+                                          values: [1, -2, 3, 4, -5].map { T($0) })),
+            ("span 65536", try! CSRMatrix(nrows: 3, ncols: 140_000, rowPtr: [0, 3, 3, 5], colIdx: [70_000, 100_000, 135_536, 0, 139_999],
+                                          values: [1, -2, 3, 4, -5].map { T($0) })),
         ]
         // Unsorted rows with duplicate columns and empty rows between them.
         var rp: [Int64] = [0], ci: [Int64] = [], va: [T] = []

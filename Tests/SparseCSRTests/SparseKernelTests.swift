@@ -27,12 +27,16 @@ struct SparseKernelTests {
     /// y from the library against the Double-accumulating reference, with a bound that
     /// grows with the row length.
     func checkSpmv<T: TestScalar>(_ a: CSRMatrix<T>, _ lib: KernelLibrary, alpha: T, beta: T, label: String,
-                                  indices: CSRIndexWidth = .i64) throws {
+                                  indices: CSRIndexWidth = .i64, plan: CSRPlan<T>? = nil) throws {
         let x = (0..<Int(a.ncols)).map { T(Double(($0 * 37) % 101) / 50 - 1) }
         let y0 = (0..<Int(a.nrows)).map { T(Double(($0 * 11) % 13) / 6 - 1) }
         var ours = beta == 0 ? [T](repeating: .nan, count: y0.count) : y0
         var ref = y0
-        try a.multiply(x, alpha: alpha, beta: beta, into: &ours, using: lib, indices: indices)
+        if let plan {
+            try plan.multiply(x, alpha: alpha, beta: beta, into: &ours)
+        } else {
+            try a.multiply(x, alpha: alpha, beta: beta, into: &ours, using: lib, indices: indices)
+        }
         ReferenceKernels.spmv(a, alpha: alpha, x: x, beta: beta, y: &ref)
         for r in 0..<Int(a.nrows) {
             var absSum = 0.0
@@ -64,7 +68,41 @@ struct SparseKernelTests {
             }
             // The int32 entry points on the same matrices.
             try checkSpmv(a, lib, alpha: T(-0.5), beta: T(2), label: "\(name) i32 t\(threads)", indices: .i32)
+            // Plans: the most compact form the matrix allows, caps that leave the 32-bit copy or
+            // the 16-bit deltas at most, and no copy.
+            let narrow = (0..<Int(a.nrows)).allSatisfy { r in
+                let cols = a.colIdx[Int(a.rowPtr[r])..<Int(a.rowPtr[r + 1])]
+                return (cols.max() ?? 0) - (cols.min() ?? 0) < 65536
+            }
+            // Runs of consecutive columns within rows.
+            let runsPerRow = Self.runsPerRow(a)
+            let runs = Int64(runsPerRow.reduce(0, +)), single = runsPerRow.allSatisfy { $0 <= 1 }
+            let header = try CSRPlan(a, using: lib, maxBytes: 0).bytes
+            let d16 = a.nnz * 2 + a.nrows * 8, c32 = a.nnz * 4, rb = single ? a.nrows * 8 : (a.nrows + 1) * 8 + runs * 12
+            for cap: Int64 in [-1, max(c32, 1), max(d16, 1), 0] {
+                let plan = try CSRPlan(a, using: lib, maxBytes: cap)
+                let want: CSRPlan<T>.Format = a.nnz == 0 || cap == 0 ? .index64
+                    : a.nnz >= 6 * runs && (cap < 0 || rb <= cap) ? .runs
+                    : narrow && (cap < 0 || d16 <= cap) ? .delta16 : cap < 0 || c32 <= cap ? .index32 : .index64
+                #expect(plan.format == want, "\(name): plan with cap \(cap) kept \(String(describing: plan.format)), expected \(want)")
+                #expect(plan.bytes == header + [.runs: rb, .delta16: d16, .index32: c32, .index64: 0][want]!, "\(name): plan bytes")
+                for (alpha, beta) in [(T(1), T(0)), (T(-0.5), T(2))] {
+                    try checkSpmv(a, lib, alpha: alpha, beta: beta, label: "\(name) plan \(want) t\(threads)", plan: plan)
+                }
+            }
         }
+    }
+
+    /// Per row, the runs of consecutive columns (a run ends where a column is not its
+    /// predecessor's plus one).
+    static func runsPerRow<T: CSRScalar>(_ a: CSRMatrix<T>) -> [Int] {
+        var out: [Int] = []
+        for r in 0..<Int(a.nrows) {
+            var n = 0
+            for p in Int(a.rowPtr[r])..<Int(a.rowPtr[r + 1]) where p == Int(a.rowPtr[r]) || a.colIdx[p] != a.colIdx[p - 1] + 1 { n += 1 }
+            out.append(n)
+        }
+        return out
     }
 
     @Test("SpMV f32 over every generator at 1, 2 and 64 threads", arguments: LibraryCase.all)

@@ -1,4 +1,5 @@
-/* Hostile calls of every bt_* entry point (GEMM directly, through plans and as batches of one),
+/* Hostile calls of every bt_* entry point (GEMM directly, through plans and as batches of one;
+   CSR directly and through plans),
    built with a library's kernels.c under
    AddressSanitizer and UBSan. Each call either is refused with BT_EINVAL or BT_EOVERFLOW
    and leaves every output byte as it was, or is valid and small enough for the exact-size
@@ -137,28 +138,36 @@ static void sparse_cases(void)
                     int64_t trp[5] = {-9, -9, -9, -9, -9}, tci[4] = {-9, -9, -9, -9};
                     double tva[4] = {-9, -9, -9, -9};
                     float tvf[4] = {-9, -9, -9, -9};
-                    int st[5];
+                    int st[6];
                     st[0] = bt_dcsr_spmv(nrows, ncols, rp, cp, nulls == 3 ? NULL : va, 1, x, 0, y);
                     st[1] = bt_scsr_spmv(nrows, ncols, rp, cp, nulls == 3 ? NULL : vf, 1, xf, 0, yf);
                     st[2] = bt_dcsr_transpose(nrows, ncols, rp, cp, va, trp, tci, nulls == 3 ? NULL : tva);
                     st[3] = bt_scsr_transpose(nrows, ncols, rp, cp, vf, trp, tci, nulls == 3 ? NULL : tvf);
                     int64_t bad = 0;
                     st[4] = bt_csr_check(nrows, ncols, rp, cp, &bad);
-                    calls += 5;
-                    for (int i = 0; i < 5; i++) {
+                    /* a plan: refused as bt_dcsr_spmv is (and as bt_csr_check), or run */
+                    double yp[3] = {7, 7, 7};
+                    bt_csr_plan *plan = bt_dcsr_plan(nrows, ncols, rp, cp, nulls == 3 ? NULL : va, -1, &st[5]);
+                    if ((plan == NULL) != (st[5] != BT_OK)) FAIL("bt_dcsr_plan: plan %p with status %d", (void *)plan, st[5]);
+                    if (plan) st[5] = bt_dcsr_plan_spmv(plan, 1, x, 0, yp);
+                    bt_csr_plan_destroy(plan);
+                    calls += 6;
+                    for (int i = 0; i < 6; i++) {
                         const int ok = st[i] == BT_OK;
                         if (valid && !ok) FAIL("sparse call %d on the valid matrix returned %d", i, st[i]);
-                        if (!valid && i != 4 && ok && !(i < 2 && nulls == 3) && !(r == 0 && a == 0 && b == 0 && nulls == 3 && i >= 2))
+                        if (!valid && i != 4 && ok && !((i < 2 || i == 5) && nulls == 3) && !(r == 0 && a == 0 && b == 0 && nulls == 3 && i >= 2))
                             FAIL("sparse call %d accepted rows %lld cols %lld row_ptr set %zu nulls %d", i, (long long)nrows, (long long)ncols, r, nulls);
                         if (!ok && st[i] != BT_EINVAL && st[i] != BT_EOVERFLOW) FAIL("sparse call %d: status %d", i, st[i]);
                         refused += !ok;
                     }
                     if (!valid && st[0] != BT_OK && (y[0] != 7 || y[1] != 7 || y[2] != 7)) FAIL("refused dcsr_spmv wrote y");
+                    if (!valid && st[5] != BT_OK && (yp[0] != 7 || yp[1] != 7 || yp[2] != 7)) FAIL("refused plan wrote y");
                     if (!valid && st[2] != BT_OK && st[3] != BT_OK && (trp[0] != -9 || tci[0] != -9 || tva[0] != -9 || tvf[0] != -9))
                         FAIL("refused transpose wrote its output (set %zu, rows %lld, cols %lld, nulls %d)", r, (long long)nrows, (long long)ncols, nulls);
                     if (valid) {
-                        computed += 5;
+                        computed += 6;
                         if (y[0] != 1 * 1 + 2 * 4 || y[1] != 3 * 2 || y[2] != 4 * 3) FAIL("dcsr_spmv valid result wrong");
+                        if (yp[0] != y[0] || yp[1] != y[1] || yp[2] != y[2]) FAIL("plan valid result wrong");
                         if (trp[4] != 4 || tci[0] != 0 || tci[3] != 0) FAIL("transpose valid result wrong");
                     }
                 }

@@ -1,8 +1,8 @@
 /* Sanitizer harness for the generated CSR kernels: built together with kernels.c under
    -fsanitize=address,undefined by the test suite. Every array is allocated to its exact
    size, so a read or write one element out of bounds is reported.
-   Runs SpMV (f32, f64), SpMM (both layouts) and transpose (values and pattern), with 64-bit
-   and 32-bit indices,
+   Runs SpMV (f32, f64; plain and through plans of each index form), SpMM (both layouts) and
+   transpose (values and pattern), with 64-bit and 32-bit indices,
    over generated matrices at 1, 2 and 64 threads against naive references; prints "N passed, N failed", exits non-zero on
    any failure. */
 #include "kernels.h"
@@ -59,6 +59,29 @@ static int64_t len_one(int64_t r, int64_t m) { (void)m; return r % 3 == 0; }
 static int64_t len_zero(int64_t r, int64_t m) { (void)r; (void)m; return 0; }
 static int64_t len_long(int64_t r, int64_t m) { (void)r; (void)m; return 200 + (int64_t)(rnd() % 100); }
 
+/* Rows of `runs` runs of consecutive columns (lengths 1 to 40, cut at the last column): a
+   plan keeps them as runs (one run a row: a start column per row). */
+static csr make_runs(const char *name, int64_t m, int64_t n, int runs)
+{
+    csr a = make(name, m, n, len_zero);
+    free(a.ci); free(a.v); free(a.ci32);
+    int64_t cap = m * 64 + 1, nnz = 0;
+    a.ci = malloc(sizeof(int64_t) * (size_t)cap);
+    for (int64_t r = 0; r < m; r++) {
+        for (int run = 0; run < runs && n > 0; run++) {
+            const int64_t c0 = (int64_t)(rnd() % (uint64_t)n), len = 1 + (int64_t)(rnd() % 40);
+            for (int64_t c = c0; c < c0 + len && c < n; c++) a.ci[nnz++] = c;
+        }
+        a.rp[r + 1] = nnz;
+    }
+    a.nnz = nnz;
+    a.v = malloc(sizeof(double) * (size_t)(nnz ? nnz : 1));
+    a.ci32 = malloc(sizeof(int32_t) * (size_t)(nnz ? nnz : 1));
+    for (int64_t p = 0; p < nnz; p++) { a.v[p] = (double)(int64_t)(rnd() % 2001 - 1000) / 1000.0; a.ci32[p] = (int32_t)a.ci[p]; }
+    for (int64_t r = 0; r <= m; r++) a.rp32[r] = (int32_t)a.rp[r];
+    return a;
+}
+
 #define SPMV_CASE(T, FN, EPS, RP, CI)                                                             \
 static void FN##_case(const csr *a, int threads, T alpha, T beta)                                   \
 {                                                                                                 \
@@ -89,6 +112,25 @@ SPMV_CASE(float, bt_scsr_spmv, 1.2e-7, rp, ci)
 SPMV_CASE(double, bt_dcsr_spmv, 2.3e-16, rp, ci)
 SPMV_CASE(float, bt_scsr_spmv_i32, 1.2e-7, rp32, ci32)
 SPMV_CASE(double, bt_dcsr_spmv_i32, 2.3e-16, rp32, ci32)
+
+/* Through a plan, with the byte cap given: the caller's arrays as the plain entry point
+   takes them, the plan's signature around bt_?csr_plan_spmv. */
+static int64_t plan_cap;
+#define PLAN_SPMV(T, L)                                                                           \
+static int bt_##L##csr_planned(int64_t m, int64_t n, const int64_t *rp, const int64_t *ci, const T *val, \
+                               T alpha, const T *x, T beta, T *y)                                  \
+{                                                                                                 \
+    int st = -1;                                                                                  \
+    bt_csr_plan *plan = bt_##L##csr_plan(m, n, rp, ci, val, plan_cap, &st);                       \
+    if (!plan) return st == BT_OK ? -1 : st;                                                      \
+    st = bt_##L##csr_plan_spmv(plan, alpha, x, beta, y);                                          \
+    bt_csr_plan_destroy(plan);                                                                    \
+    return st;                                                                                    \
+}
+PLAN_SPMV(float, s)
+PLAN_SPMV(double, d)
+SPMV_CASE(float, bt_scsr_planned, 1.2e-7, rp, ci)
+SPMV_CASE(double, bt_dcsr_planned, 2.3e-16, rp, ci)
 
 #define TRANSPOSE_CASE(T, FN, IT, RP, CI)                                                         \
 static void FN##_case(const csr *a, int threads, int pattern)                                       \
@@ -171,6 +213,9 @@ int main(void)
         make("0 x 0", 0, 0, len_zero),
         make("6 x 0", 6, 0, len_zero),
         make("0 x 5", 0, 5, len_zero),
+        make_runs("runs 300 x 500", 300, 500, 2),
+        make_runs("runs 64 x 90000", 64, 90000, 2),
+        make_runs("one run a row 200 x 3000", 200, 3000, 1),
     };
     const int nm = (int)(sizeof ms / sizeof ms[0]);
     const int threads[] = { 1, 2, 64 };
@@ -197,6 +242,14 @@ int main(void)
             bt_scsr_transpose_i32_case(&ms[i], threads[t], 0);
             bt_dcsr_transpose_i32_case(&ms[i], threads[t], 0);
             bt_dcsr_transpose_i32_case(&ms[i], threads[t], 1);
+            /* plans: the most compact form (16-bit deltas where ncols <= 65536), a 32-bit copy, none */
+            const int64_t caps[] = { -1, ms[i].nnz * 4, 0 };
+            for (int c = 0; c < 3; c++) {
+                plan_cap = caps[c];
+                bt_scsr_planned_case(&ms[i], threads[t], -0.5f, 2.0f);
+                bt_dcsr_planned_case(&ms[i], threads[t], 1.0, 0.0);
+                bt_dcsr_planned_case(&ms[i], threads[t], 2.0, -1.0);
+            }
         }
     }
     for (int i = 0; i < nm; i++) { free(ms[i].rp); free(ms[i].ci); free(ms[i].v); free(ms[i].rp32); free(ms[i].ci32); }

@@ -1,0 +1,267 @@
+import KernelSpec
+
+/// Emits the CSR inspector: `bt_?csr_plan` checks a 64-bit CSR matrix once (the work of
+/// `bt_csr_check`), picks the tuned SpMV variant for its class, and keeps the most compact
+/// form of its column indices that the matrix allows and the caller's byte cap admits:
+/// runs of consecutive columns (a start and a length per run, when runs average at least
+/// 6 nonzeros: bands, dense blocks; only a start per row when no row has two), else 16-bit deltas from each row's smallest column
+/// (every row spans fewer than 65536 columns), else a 32-bit copy (ncols fits int32_t),
+/// else the caller's own array. `bt_?csr_plan_spmv` runs it through the SpMV kernels of
+/// that form (``SpmvEmitter``: the runs kernel, or index `.d16`, `.c32` or `.i64`).
+enum CSRPlanEmitter {
+    /// The plan type and what both dtypes share.
+    static let common = """
+        /* ---- CSR plans: shared ---- */
+
+        #define BT_CSR_PLAN_S 0x5343u /* a plan's tag: which dtype's plan_spmv it belongs to */
+        #define BT_CSR_PLAN_D 0x4443u
+
+        struct bt_csr_plan {
+            unsigned tag;
+            int format;           /* BT_CSR_INDEX_64, _32, _16 or BT_CSR_RUNS */
+            int variant;          /* the tuned SpMV variant of the matrix's class */
+            int64_t nrows, ncols, nnz;
+            const int64_t *rp;    /* the caller's arrays */
+            const int64_t *ci;
+            const void *val;
+            void *packed;         /* the compressed column indices (int32_t or uint16_t), or NULL */
+            int64_t *base;        /* 16-bit deltas: per row, the column they count from */
+            int64_t nruns;        /* runs: per row the first run (nrows + 1), per run its column and length; */
+            int64_t *run_ptr, *run_col;
+            int32_t *run_len;
+            int single;           /* or, when no row has two runs, only run_col, per row */
+            int64_t bytes;        /* everything the plan holds */
+        };
+
+        BT_EXPORT int64_t bt_csr_plan_bytes(const bt_csr_plan *plan) { return plan ? plan->bytes : 0; }
+
+        BT_EXPORT int bt_csr_plan_format(const bt_csr_plan *plan) { return plan ? plan->format : 0; }
+
+        BT_EXPORT void bt_csr_plan_destroy(bt_csr_plan *plan)
+        {
+            if (!plan) return;
+            plan->tag = 0;
+            free(plan->packed);
+            free(plan->base);
+            free(plan->run_ptr);
+            free(plan->run_col);
+            free(plan->run_len);
+            free(plan);
+        }
+
+        /* One pass over a 64-bit CSR matrix: the checks of bt_csr_check (row pointers first),
+           whether every row spans fewer than 65536 columns, and how many runs of consecutive
+           columns the rows hold (a run ends at INT32_MAX nonzeros). Sets the refusal's detail. */
+        static int bt_csr_inspect(const char *routine, int64_t nrows, int64_t ncols, const int64_t *rp, const int64_t *ci,
+                                  int *narrow, int64_t *nruns, int *single)
+        {
+            int64_t runs = 0;
+            int one = 1;
+            for (int64_t r = 0; r < nrows; r++) {
+                if (rp[r + 1] < rp[r]) {
+                    snprintf(bt_error_text, sizeof bt_error_text, "%s: row_ptr[%lld] = %lld is below row_ptr[%lld] = %lld",
+                             routine, (long long)(r + 1), (long long)rp[r + 1], (long long)r, (long long)rp[r]);
+                    return BT_EINVAL;
+                }
+            }
+            int fits = 1;
+            for (int64_t r = 0; r < nrows; r++) {
+                int64_t lo = INT64_MAX, hi = -1, len = 0;
+                const int64_t before = runs;
+                for (int64_t p = rp[r]; p < rp[r + 1]; p++) {
+                    const int64_t c = ci[p];
+                    if (p == rp[r] || c != ci[p - 1] + 1 || len == INT32_MAX) { runs++; len = 0; }
+                    len++;
+                    if ((uint64_t)c >= (uint64_t)ncols) {
+                        snprintf(bt_error_text, sizeof bt_error_text, "%s: col_idx[%lld] = %lld is outside 0 .. %lld",
+                                 routine, (long long)p, (long long)c, (long long)(ncols - 1));
+                        return BT_EINVAL;
+                    }
+                    lo = c < lo ? c : lo;
+                    hi = c > hi ? c : hi;
+                }
+                if (hi >= 0 && hi - lo > 65535) fits = 0;
+                if (runs - before > 1) one = 0;
+            }
+            *narrow = fits;
+            *nruns = runs;
+            *single = one;
+            return BT_OK;
+        }
+
+        /* Fills the compressed column indices of the plan's format. */
+        static void bt_csr_pack(bt_csr_plan *g)
+        {
+            const int64_t *rp = g->rp, *ci = g->ci;
+            if (g->format == BT_CSR_RUNS && g->single) {
+                for (int64_t r = 0; r < g->nrows; r++) g->run_col[r] = rp[r] < rp[r + 1] ? ci[rp[r]] : 0;
+                return;
+            }
+            if (g->format == BT_CSR_RUNS) {
+                int64_t q = 0;
+                for (int64_t r = 0; r < g->nrows; r++) {
+                    g->run_ptr[r] = q;
+                    for (int64_t p = rp[r]; p < rp[r + 1]; p++) {
+                        if (p == rp[r] || ci[p] != ci[p - 1] + 1 || g->run_len[q - 1] == INT32_MAX) {
+                            g->run_col[q] = ci[p];
+                            g->run_len[q++] = 1;
+                        } else {
+                            g->run_len[q - 1]++;
+                        }
+                    }
+                }
+                g->run_ptr[g->nrows] = q;
+                return;
+            }
+            if (g->format == BT_CSR_INDEX_32) {
+                int32_t *out = (int32_t *)g->packed;
+        #ifdef _OPENMP
+        #pragma omp parallel for schedule(static) if (g->nnz > (1 << 20))
+        #endif
+                for (int64_t p = 0; p < g->nnz; p++) out[p] = (int32_t)ci[p];
+                return;
+            }
+            uint16_t *out = (uint16_t *)g->packed;
+        #ifdef _OPENMP
+        #pragma omp parallel for schedule(static) if (g->nnz > (1 << 20))
+        #endif
+            for (int64_t r = 0; r < g->nrows; r++) {
+                int64_t lo = rp[r] < rp[r + 1] ? INT64_MAX : 0;
+                for (int64_t p = rp[r]; p < rp[r + 1]; p++) lo = ci[p] < lo ? ci[p] : lo;
+                g->base[r] = lo;
+                for (int64_t p = rp[r]; p < rp[r + 1]; p++) out[p] = (uint16_t)(ci[p] - lo);
+            }
+        }
+
+        """
+
+    /// `bt_?csr_plan` and `bt_?csr_plan_spmv` of one dtype over `variants` (the SpMV
+    /// variants in dispatch order, as ``SpmvEmitter`` numbers them).
+    static func entryPoints(dtype: DType, variants: [(SparseClass, SpmvSpec)]) -> String {
+        let t = dtype.cType, l = dtype.blasLetter, tag = dtype == .f32 ? "BT_CSR_PLAN_S" : "BT_CSR_PLAN_D"
+        // The entry point's dispatch: the first variant whose class condition holds.
+        let fallback = variants.firstIndex { $0.0 == .any || $0.0 == .long } ?? max(variants.count - 1, 0)
+        let choose = (["variant = \(fallback);"] + variants.indices.prefix(fallback).reversed().map {
+            "if (\(variants[$0].0.cCondition)) variant = \($0);"
+        }).joined(separator: "\n    ")
+        let threads = variants.map { String($0.1.threads) }.joined(separator: ", ")
+        func runs(_ index: CSRIndex) -> String {
+            variants.indices.map { "case \($0): return bt_\(l)\(index.suffix)_spmv_run_\($0)(&g);" }.joined(separator: "\n            ")
+        }
+        return """
+            /* ---- \(dtype.rawValue) CSR plans ---- */
+
+            /* The tuned thread count of each SpMV variant (for the runs kernel). */
+            static const int bt_\(l)_spmv_threads[] = { \(threads.isEmpty ? "0" : threads) };
+
+            BT_EXPORT bt_csr_plan *bt_\(l)csr_plan(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
+                const \(t) *val, int64_t max_bytes, int *status)
+            {
+                static const char *const routine = "bt_\(l)csr_plan";
+                int64_t nnz = 0;
+                int narrow = 0, variant = 0, single = 0;
+                int64_t nruns = 0;
+                bt_csr_plan *g = NULL;
+                int st = bt_csr_args(nrows, ncols, row_ptr, col_idx, val, 1, sizeof(\(t)), &nnz);
+                if (st != BT_OK) { bt_refuse(st, routine, -1, 0, "arguments"); goto done; }
+                if ((st = bt_csr_inspect(routine, nrows, ncols, row_ptr, col_idx, &narrow, &nruns, &single)) != BT_OK) goto done;
+                if (!(g = (bt_csr_plan *)calloc(1, sizeof *g))) { st = bt_refuse(BT_ENOMEM, routine, -1, 0, "the plan"); goto done; }
+                g->nrows = nrows; g->ncols = ncols; g->nnz = nnz;
+                g->rp = row_ptr; g->ci = col_idx; g->val = val;
+                g->format = BT_CSR_INDEX_64;
+                g->bytes = (int64_t)sizeof *g;
+                {
+                    /* The most compact form the matrix allows within the cap (negative: no cap). */
+                    const int64_t d16 = nnz * 2 + nrows * 8, c32 = nnz * 4, rb = single ? nrows * 8 : (nrows + 1) * 8 + nruns * 12;
+                    const int fmt = nnz == 0 ? BT_CSR_INDEX_64
+                        : nnz >= 6 * nruns && (max_bytes < 0 || rb <= max_bytes) ? BT_CSR_RUNS
+                        : narrow && (max_bytes < 0 || d16 <= max_bytes) ? BT_CSR_INDEX_16
+                        : ncols <= INT32_MAX && (max_bytes < 0 || c32 <= max_bytes) ? BT_CSR_INDEX_32 : BT_CSR_INDEX_64;
+                    if (fmt == BT_CSR_RUNS) {
+                        g->single = single;
+                        g->run_ptr = single ? NULL : (int64_t *)malloc((size_t)(nrows + 1) * 8);
+                        g->run_col = (int64_t *)malloc((size_t)(single ? nrows : nruns) * 8);
+                        g->run_len = single ? NULL : (int32_t *)malloc((size_t)nruns * 4);
+                        if ((!single && (!g->run_ptr || !g->run_len)) || !g->run_col) {
+                            bt_csr_plan_destroy(g);
+                            g = NULL;
+                            st = bt_refuse(BT_ENOMEM, routine, -1, 0, "the runs of columns");
+                            goto done;
+                        }
+                        g->format = fmt;
+                        g->nruns = nruns;
+                        g->bytes += rb;
+                        bt_csr_pack(g);
+                    } else if (fmt != BT_CSR_INDEX_64) {
+                        g->packed = malloc((size_t)(fmt == BT_CSR_INDEX_16 ? nnz * 2 : c32));
+                        g->base = fmt == BT_CSR_INDEX_16 ? (int64_t *)malloc((size_t)(nrows > 0 ? nrows : 1) * 8) : NULL;
+                        if (!g->packed || (fmt == BT_CSR_INDEX_16 && !g->base)) {
+                            bt_csr_plan_destroy(g);
+                            g = NULL;
+                            st = bt_refuse(BT_ENOMEM, routine, -1, 0, "the compressed column indices");
+                            goto done;
+                        }
+                        g->format = fmt;
+                        g->bytes += fmt == BT_CSR_INDEX_16 ? d16 : c32;
+                        bt_csr_pack(g);
+                    }
+                }
+                \(choose)
+                g->variant = variant;
+                g->tag = \(tag);
+            done:
+                if (status) *status = st;
+                return g;
+            }
+
+            BT_EXPORT int bt_\(l)csr_plan_spmv(const bt_csr_plan *plan, \(t) alpha, const \(t) *x, \(t) beta, \(t) *y)
+            {
+                if (!plan || plan->tag != \(tag)) return BT_EINVAL;
+                const int64_t nrows = plan->nrows, ncols = plan->ncols;
+                if ((nrows > 0 && !y) || (ncols > 0 && !x)) return BT_EINVAL;
+                if (!bt_span_ok(x, ncols, 1, ncols, sizeof(\(t))) || !bt_span_ok(y, nrows, 1, nrows, sizeof(\(t)))) return BT_EOVERFLOW;
+                int st = bt_isa_status();
+                if (st != BT_OK) return st;
+                if (nrows == 0) return BT_OK;
+                if (alpha == 0 || plan->nnz == 0) {
+                    for (int64_t r = 0; r < nrows; r++) y[r] = beta == 0 ? 0 : beta * y[r];
+                    return BT_OK;
+                }
+                switch (plan->format) {
+                case BT_CSR_RUNS: {
+                    const bt_\(l)_runs_ctx g = { .nrows = nrows, .nnz = plan->nnz, .rp = plan->rp, .run_ptr = plan->run_ptr,
+                                              .run_col = plan->run_col, .run_len = plan->run_len, .single = plan->single, .va = (const \(t) *)plan->val,
+                                              .x = x, .alpha = alpha, .beta = beta, .y = y };
+                    return bt_\(l)_runs_run(&g, bt_\(l)_spmv_threads[plan->variant], plan->nruns);
+                }
+                case BT_CSR_INDEX_16: {
+                    bt_\(l)_d16_spmv_ctx g = { .nrows = nrows, .nnz = plan->nnz, .rp = plan->rp, .ci = (const uint16_t *)plan->packed,
+                                           .base = plan->base, .va = (const \(t) *)plan->val, .x = x, .alpha = alpha, .beta = beta, .y = y };
+                    switch (plan->variant) {
+                    \(runs(.d16))
+                    }
+                    break;
+                }
+                case BT_CSR_INDEX_32: {
+                    bt_\(l)_c32_spmv_ctx g = { .nrows = nrows, .nnz = plan->nnz, .rp = plan->rp, .ci = (const int32_t *)plan->packed,
+                                           .va = (const \(t) *)plan->val, .x = x, .alpha = alpha, .beta = beta, .y = y };
+                    switch (plan->variant) {
+                    \(runs(.c32))
+                    }
+                    break;
+                }
+                default: {
+                    bt_\(l)_spmv_ctx g = { .nrows = nrows, .nnz = plan->nnz, .rp = plan->rp, .ci = plan->ci,
+                                       .va = (const \(t) *)plan->val, .x = x, .alpha = alpha, .beta = beta, .y = y };
+                    switch (plan->variant) {
+                    \(runs(.i64))
+                    }
+                    break;
+                }
+                }
+                return BT_EINVAL; /* a plan of another library's variants */
+            }
+
+            """
+    }
+}
