@@ -5,8 +5,8 @@ import KernelSpec
 ///
 /// Each row of A is read once per block of `spmmBlock` columns of X and Y, whose sums stay
 /// in registers (a constant-size accumulator array the compiler vectorizes on the library's
-/// ISA); row-major blocks load contiguous pieces of X's rows, column-major ones gather one
-/// element per column. Threads take rows by equal shares of nonzeros. The matrix classes and
+/// ISA), then once per power-of-two block of the remaining columns; row-major blocks load
+/// contiguous pieces of X's rows, column-major ones gather one element per column. Threads take rows by equal shares of nonzeros. The matrix classes and
 /// thread counts are SpMV's (``SpmvSpec``).
 struct SpmmEmitter {
     let dtype: DType
@@ -34,11 +34,99 @@ struct SpmmEmitter {
         return parts.joined(separator: "\n")
     }
 
-    private func variant(_ spec: SpmvSpec, index v: Int) -> String {
-        let kb = spec.spmmBlock
+    /// The widths a row's columns are taken in: the register block, then each power of two
+    /// below it, at most once each (they cover any remainder).
+    static func widths(block kb: Int) -> [Int] {
+        [kb] + (0..<7).map { 1 << $0 }.filter { $0 < kb }.reversed()
+    }
+
+    /// Vector operations of the library's ISA for the row-major blocks: lanes, type, and
+    /// C spellings (nil on the portable path).
+    private var vec: (lanes: Int, vtype: String, set1: String, load: (String) -> String, fma: (String, String, String) -> String,
+                      mul: (String, String) -> String, store: (String, String) -> String,
+                      mask: (Int) -> String, maskLoad: (String) -> String, maskStore: (String, String) -> String)? {
+        let f32 = dtype == .f32, sfx = f32 ? "ps" : "pd"
+        switch isa {
+        case .avx512:
+            let mt = f32 ? "__mmask16" : "__mmask8"
+            return (f32 ? 16 : 8, f32 ? "__m512" : "__m512d", "_mm512_set1_\(sfx)", { "_mm512_loadu_\(sfx)(\($0))" },
+                    { "_mm512_fmadd_\(sfx)(\($0), \($1), \($2))" }, { "_mm512_mul_\(sfx)(\($0), \($1))" },
+                    { "_mm512_storeu_\(sfx)(\($0), \($1))" }, { "const \(mt) m = (\(mt))\((1 << $0) - 1)u;" },
+                    { "_mm512_maskz_loadu_\(sfx)(m, \($0))" }, { "_mm512_mask_storeu_\(sfx)(\($0), m, \($1))" })
+        case .avx2:
+            let table = f32 ? "bt_tail_mask32 + 8" : "bt_tail_mask64 + 4"
+            return (f32 ? 8 : 4, f32 ? "__m256" : "__m256d", "_mm256_set1_\(sfx)", { "_mm256_loadu_\(sfx)(\($0))" },
+                    { "_mm256_fmadd_\(sfx)(\($0), \($1), \($2))" }, { "_mm256_mul_\(sfx)(\($0), \($1))" },
+                    { "_mm256_storeu_\(sfx)(\($0), \($1))" }, { "const __m256i m = _mm256_loadu_si256((const __m256i *)(\(table) - \($0)));" },
+                    { "_mm256_maskload_\(sfx)(\($0), m)" }, { "_mm256_maskstore_\(sfx)(\($0), m, \($1))" })
+        case .generic:
+            return nil
+        }
+    }
+
+    /// Y(r, j0 .. j0 + w) for one row. Row-major: ceil(w / lanes) vector sums, a broadcast of
+    /// each value times contiguous loads of X's row (the last vector masked); column-major (and
+    /// the portable path): a constant-size array of sums.
+    private func block(_ w: Int, variant v: Int) -> String {
         let target = VectorOps.targetAttribute(isa)
+        let generic = """
+                    for (int64_t p = p0; p < p1; p++) {
+                        const \(t) a = va[p];
+                        const \(t) *restrict xp = x + ci[p] * xr;
+                        for (int q = 0; q < \(w); q++) acc[q] += a * xp[q * xs];
+                    }
+                    if (beta == 0) { for (int q = 0; q < \(w); q++) yp[q * ys] = alpha * acc[q]; }
+                    else { for (int q = 0; q < \(w); q++) yp[q * ys] = alpha * acc[q] + beta * yp[q * ys]; }
+            """
+        var rowMajor = ""
+        if let o = vec {
+            let nv = (w + o.lanes - 1) / o.lanes, rem = w % o.lanes
+            let ld = { (i: Int, ptr: String) in rem != 0 && i == nv - 1 ? o.maskLoad("\(ptr) + \(i * o.lanes)") : o.load("\(ptr) + \(i * o.lanes)") }
+            let st = { (i: Int, val: String) in rem != 0 && i == nv - 1 ? o.maskStore("yp + \(i * o.lanes)", val) : o.store("yp + \(i * o.lanes)", val) }
+            let accs = (0..<nv).map { "s\($0)" }
+            rowMajor = """
+                    if (row_major) {
+                        \(rem != 0 ? o.mask(rem) : "")
+                        \(o.vtype) \(accs.map { "\($0) = \(o.set1)(0)" }.joined(separator: ", "));
+                        for (int64_t p = p0; p < p1; p++) {
+                            const \(o.vtype) a = \(o.set1)(va[p]);
+                            const \(t) *restrict xp = x + ci[p] * xr;
+                            \((0..<nv).map { "s\($0) = \(o.fma("a", ld($0, "xp"), "s\($0)"));" }.joined(separator: "\n                ")) 
+                        }
+                        const \(o.vtype) va_ = \(o.set1)(alpha);
+                        if (beta == 0) {
+                            \((0..<nv).map { st($0, o.mul("va_", "s\($0)")) + ";" }.joined(separator: "\n                "))
+                        } else {
+                            const \(o.vtype) vb_ = \(o.set1)(beta);
+                            \((0..<nv).map { st($0, o.fma("vb_", ld($0, "yp"), o.mul("va_", "s\($0)"))) + ";" }.joined(separator: "\n                "))
+                        }
+                        return;
+                    }
+            """
+        }
         return """
-            /* \(spec.summary): \(kb) columns per pass over a row */
+            \(target) __attribute__((always_inline)) static inline void bt_\(l)_spmm_\(v)_w\(w)(const int64_t *restrict ci,
+                const \(t) *restrict va, int64_t p0, int64_t p1, const \(t) *restrict x, int64_t xr, int64_t xs, int row_major,
+                \(t) *restrict yp, int64_t ys, \(t) alpha, \(t) beta)
+            {
+            \(rowMajor)
+                (void)row_major;
+                \(t) acc[\(w)] = { 0 };
+            \(generic)
+            }
+
+            """
+    }
+
+    private func variant(_ spec: SpmvSpec, index v: Int) -> String {
+        let kb = spec.spmmBlock, ws = Self.widths(block: kb)
+        let target = VectorOps.targetAttribute(isa)
+        func call(_ w: Int) -> String {
+            "bt_\(l)_spmm_\(v)_w\(w)(ci, va, rp[r], rp[r + 1], x + j0 * xs, xr, xs, g->row_major, y + r * yr + j0 * ys, ys, alpha, beta);"
+        }
+        let rest = ws.dropFirst().map { "if (j0 + \($0) <= k) { \(call($0)) j0 += \($0); }" }.joined(separator: "\n                    ")
+        return ws.map { block($0, variant: v) }.joined() + """
+            /* \(spec.summary): \(kb) columns per pass over a row, then blocks of \(ws.dropFirst().map(String.init).joined(separator: ", ")) */
             \(target) static void bt_\(l)_spmm_work_\(v)(const \(ctx) *g, int tid, int nth)
             {
                 const int64_t *restrict rp = g->rp, *restrict ci = g->ci;
@@ -53,32 +141,8 @@ struct SpmmEmitter {
                 const int64_t r1 = tid + 1 == nth ? g->nrows : bt_row_at_least(rp, g->nrows, bt_share(g->nnz, tid + 1, nth));
                 for (int64_t r = r0; r < r1; r++) {
                     int64_t j0 = 0;
-                    for (; j0 + \(kb) <= k; j0 += \(kb)) {
-                        \(t) acc[\(kb)] = { 0 };
-                        if (g->row_major) {
-                            for (int64_t p = rp[r]; p < rp[r + 1]; p++) {
-                                const \(t) a = va[p];
-                                const \(t) *restrict xp = x + ci[p] * xr + j0;
-                                for (int q = 0; q < \(kb); q++) acc[q] += a * xp[q];
-                            }
-                        } else {
-                            for (int64_t p = rp[r]; p < rp[r + 1]; p++) {
-                                const \(t) a = va[p];
-                                const \(t) *restrict xp = x + ci[p] + j0 * xs;
-                                for (int q = 0; q < \(kb); q++) acc[q] += a * xp[q * xs];
-                            }
-                        }
-                        \(t) *restrict yp = y + r * yr + j0 * ys;
-                        if (beta == 0) { for (int q = 0; q < \(kb); q++) yp[q * ys] = alpha * acc[q]; }
-                        else { for (int q = 0; q < \(kb); q++) yp[q * ys] = alpha * acc[q] + beta * yp[q * ys]; }
-                    }
-                    /* The last columns, fewer than a block. */
-                    for (int64_t j = j0; j < k; j++) {
-                        \(t) s = 0;
-                        for (int64_t p = rp[r]; p < rp[r + 1]; p++) s += va[p] * x[ci[p] * xr + j * xs];
-                        \(t) *yp = y + r * yr + j * ys;
-                        *yp = beta == 0 ? alpha * s : alpha * s + beta * *yp;
-                    }
+                    for (; j0 + \(kb) <= k; j0 += \(kb)) \(call(kb))
+                    \(rest)
                 }
             }
 
