@@ -9,6 +9,9 @@ public enum SparseOp: String, Codable, CaseIterable, Sendable {
     /// SpMM (`bt_?csr_spmm`, row-major X and Y of k columns): benchmarked, its register
     /// block moved with the SpMV spec rather than searched on its own.
     case spmm
+
+    /// The operations `search` tunes (SpMM's block moves with the SpMV spec).
+    public static let searched: [SparseOp] = [.spmv, .transpose]
 }
 
 /// One peer's timing of a sparse benchmark.

@@ -88,7 +88,7 @@ struct GeneratedCodeTests {
     func sanitized(_ lut: LibraryUnderTest) throws {
         let (out, _) = try Fixtures.library(lut.isa, lut.kind)
         let exe = try scratchDirectory("asan-\(lut.isa.rawValue)-\(lut.kind.rawValue)").appendingPathComponent("harness")
-        let build = try shell(["gcc", "-std=gnu11", "-O1", "-g", "-fopenmp", "-fsanitize=address,undefined",
+        let build = try shell(["gcc", "-std=gnu11", "-O0", "-g", "-fopenmp", "-fsanitize=address,undefined",
                                "-fno-sanitize-recover=all", "-I", out.directory.path, out.source.path, harnessSource.path,
                                "-o", exe.path, "-lm"])
         #expect(build.status == 0, "\(build.output)")
@@ -113,7 +113,7 @@ struct GeneratedCodeTests {
         let (out, _) = try Fixtures.library(isa, .analytical)
         let exe = try scratchDirectory("hostile-\(isa.rawValue)").appendingPathComponent("hostile")
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/hostile_harness.c")
-        let build = try shell(["gcc", "-std=gnu11", "-O1", "-g", "-fopenmp", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+        let build = try shell(["gcc", "-std=gnu11", "-O0", "-g", "-fopenmp", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                                "-Wall", "-Wextra", "-Werror", "-I", out.directory.path, out.source.path, source.path, "-o", exe.path, "-lm"])
         #expect(build.status == 0, "\(build.output)")
         let run = try shell([exe.path, "100000"], env: ["ASAN_OPTIONS": "detect_leaks=1"])
@@ -128,7 +128,7 @@ struct GeneratedCodeTests {
         let (out, _) = try Fixtures.library(isa, isa == MachineProfile.current().bestISA ? .perClass : .analytical)
         let exe = try scratchDirectory("batch-\(isa.rawValue)").appendingPathComponent("batch")
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/batch_harness.c")
-        let build = try shell(["gcc", "-std=gnu11", "-O1", "-g", "-fopenmp", "-pthread", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+        let build = try shell(["gcc", "-std=gnu11", "-O0", "-g", "-fopenmp", "-pthread", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                                "-Wall", "-Wextra", "-Werror", "-I", out.directory.path, out.source.path, source.path, "-o", exe.path, "-lm"])
         #expect(build.status == 0, "\(build.output)")
         for threads in ["1", "2"] {
@@ -145,7 +145,7 @@ struct GeneratedCodeTests {
         let (out, _) = try Fixtures.library(isa, .perClass)
         let exe = try scratchDirectory("shapes-\(isa.rawValue)").appendingPathComponent("shapes")
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/shapes_harness.c")
-        let build = try shell(["gcc", "-std=gnu11", "-O1", "-g0", "-fopenmp", "-pthread", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+        let build = try shell(["gcc", "-std=gnu11", "-O0", "-g0", "-fopenmp", "-pthread", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                                "-Wall", "-Wextra", "-Werror", "-I", out.directory.path, out.source.path, source.path, "-o", exe.path, "-lm"])
         #expect(build.status == 0, "\(build.output)")
         let shapes = config.library.shapes.map { s in
@@ -195,7 +195,7 @@ struct GeneratedCodeTests {
         let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/fortran_harness.c")
         for (name, extra) in [("fortran", [String]()), ("fortran-noxerbla", ["-DNO_XERBLA"])] {
             let exe = dir.appendingPathComponent(name)
-            let build = try shell(["gcc", "-std=gnu11", "-O1", "-g0", "-fopenmp", "-pthread", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+            let build = try shell(["gcc", "-std=gnu11", "-O0", "-g0", "-fopenmp", "-pthread", "-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                                    "-Wall", "-Wextra", "-Werror"] + extra + ["-I", out.directory.path, out.source.path, source.path, "-o", exe.path, "-lm"])
             #expect(build.status == 0, "\(build.output)")
         }

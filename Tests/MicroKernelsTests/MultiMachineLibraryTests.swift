@@ -11,7 +11,7 @@ import Tuner
 @Suite("Multi-machine library", .serialized)
 struct MultiMachineLibraryTests {
     static let harness = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Harness/multi_harness.c")
-    static let sanitize = ["gcc", "-std=gnu11", "-O1", "-g0", "-fopenmp", "-pthread", "-fsanitize=address,undefined",
+    static let sanitize = ["gcc", "-std=gnu11", "-O0", "-g0", "-fopenmp", "-pthread", "-fsanitize=address,undefined",
                            "-fno-sanitize-recover=all", "-Wall", "-Wextra", "-Werror"]
 
     /// A tuned-looking configuration (the model's kernels) for `machine`.
@@ -25,7 +25,7 @@ struct MultiMachineLibraryTests {
     static func program(_ configurations: [MachineConfiguration], name: String) throws -> (exe: URL, library: LibraryBuilder.Output) {
         let dir = try scratchDirectory(name)
         let out = try LibraryBuilder().buildMulti(configurations, into: dir.appendingPathComponent("lib"),
-                                                  extraFlags: ["-O1", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
+                                                  extraFlags: ["-O0", "-fsanitize=address,undefined", "-fno-sanitize-recover=all"])
         let exe = dir.appendingPathComponent("multi")
         let build = try shell(sanitize + ["-I", out.directory.path, harness.path, "-o", exe.path, "-L", out.directory.path,
                                           "-Wl,-rpath," + out.directory.path, "-lkernels", "-lm"])

@@ -79,16 +79,15 @@ struct SparseKernelTests {
             let runs = Int64(runsPerRow.reduce(0, +)), single = runsPerRow.allSatisfy { $0 <= 1 }
             let header = try CSRPlan(a, using: lib, maxBytes: 0).bytes
             let d16 = a.nnz * 2 + a.nrows * 8, c32 = a.nnz * 4, rb = single ? a.nrows * 8 : (a.nrows + 1) * 8 + runs * 12
-            for cap: Int64 in [-1, max(c32, 1), max(d16, 1), 0] {
+            // Every cap on 2 threads; the uncapped plan at each thread count.
+            for cap: Int64 in threads == 2 ? [-1, max(c32, 1), max(d16, 1), 0] : [-1] {
                 let plan = try CSRPlan(a, using: lib, maxBytes: cap)
                 let want: CSRPlan<T>.Format = a.nnz == 0 || cap == 0 ? .index64
                     : a.nnz >= 6 * runs && (cap < 0 || rb <= cap) ? .runs
                     : narrow && (cap < 0 || d16 <= cap) ? .delta16 : cap < 0 || c32 <= cap ? .index32 : .index64
                 #expect(plan.format == want, "\(name): plan with cap \(cap) kept \(String(describing: plan.format)), expected \(want)")
                 #expect(plan.bytes == header + [.runs: rb, .delta16: d16, .index32: c32, .index64: 0][want]!, "\(name): plan bytes")
-                for (alpha, beta) in [(T(1), T(0)), (T(-0.5), T(2))] {
-                    try checkSpmv(a, lib, alpha: alpha, beta: beta, label: "\(name) plan \(want) t\(threads)", plan: plan)
-                }
+                try checkSpmv(a, lib, alpha: T(-0.5), beta: T(2), label: "\(name) plan \(want) t\(threads)", plan: plan)
             }
         }
     }
@@ -183,7 +182,7 @@ struct SparseSanitizerTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("blastune-tests-\(getpid())/csr-asan-\(c.testDescription)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let exe = dir.appendingPathComponent("harness").path
-        let build = try runCommand(["gcc", "-std=gnu11", "-O1", "-g", "-fopenmp", "-fsanitize=address,undefined",
+        let build = try runCommand(["gcc", "-std=gnu11", "-O0", "-g", "-fopenmp", "-fsanitize=address,undefined",
                                     "-fno-sanitize-recover=all", "-I", out.directory.path, out.source.path,
                                     Self.harness.path, "-o", exe, "-lm"])
         #expect(build.status == 0, "\(build.output)")

@@ -53,7 +53,7 @@ struct WorkerTests {
         #expect(err.contains("status 4"), "\(err)")
 
         // The same faults in sparse kernels.
-        for op in SparseOp.allCases {
+        for op in SparseOp.searched {
             let sparse = { (lib: String) in
                 WorkerRequest(kind: .sparse, library: lib, dtype: .f64, threads: 1, timer: testTimer, op: op,
                               matrices: [MatrixSource(kind: .uniform, args: [300, 200, 5])])
