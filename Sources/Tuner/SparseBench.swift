@@ -54,6 +54,9 @@ public struct SparseBenchRow: Codable, Sendable {
     /// the form of column indices it kept ("runs", "16-bit deltas", "32-bit", "64-bit").
     public var oursPlan: TimingStats?
     public var planFormat: String?
+    /// The bytes a plan call moves at least: values, row pointers, x and y as a plain call,
+    /// and the column form the plan keeps instead of the 64-bit indices.
+    public var planBytes: Double?
     /// Transpose only: which pages the fresh output had: "2 MiB advised" (MADV_HUGEPAGE, as
     /// numpy maps large arrays) or "4 KiB" (no advice), whichever was faster in this run.
     public var freshPages: String?
@@ -267,6 +270,10 @@ public struct SparseBench {
         if op == .spmv, let i = names.firstIndex(of: "ours, plan") {
             row.oursPlan = stats[i]
             row.planFormat = plan.flatMap { $0.format }.map { [.runs: "runs", .delta16: "16-bit deltas", .index32: "32-bit", .index64: "64-bit"][$0]! }
+            if let pl = plan {
+                let columns = pl.format == .index64 ? Double(a.nnz) * 8 : Double(pl.bytes)
+                row.planBytes = bytes - Double(a.nnz) * 8 + columns
+            }
         }
         withExtendedLifetime(plan) {}
         if op == .transpose {

@@ -53,7 +53,7 @@ extension Bench {
             return lead + extra + names.map { n in r.peers[n].map { fmt($0.ratio, 2) } ?? "" }
         }
         say(table(head, body))
-        if spmv { say("(int32: bt_?csr_spmv_i32 on 32-bit copies; plan: bt_?csr_plan_spmv on the 64-bit arrays; plan %bw counts the plain call's minimum bytes; MKL: LP64 handle on the int32 arrays, MKL ILP64: on the 64-bit ones, both optimized)") }
+        if spmv { say("(int32: bt_?csr_spmv_i32 on 32-bit copies; plan: bt_?csr_plan_spmv on the 64-bit arrays; plan %bw counts the bytes the plan's form moves; MKL: LP64 handle on the int32 arrays, MKL ILP64: on the 64-bit ones, both optimized)") }
         say("(peer x = peer time / ours\(op == .transpose ? " with a fresh output, as the peers allocate theirs; floor: one plain first write of a fresh mapping of the output's size, same pages, same run" : ""))")
         if sources.isEmpty {
             let dir = out.map { URL(fileURLWithPath: $0) } ?? ResultsStore(root: URL(fileURLWithPath: library.results)).directory(for: machine)
@@ -66,15 +66,15 @@ extension Bench {
         ["int32 ms", "plan ms", "plan %bw", "plan index"] + (mkl ? ["MKL/int32", "MKL/plan"] : [])
     }
 
-    /// The int32 and plan timings, the plan's share of the read bandwidth (counting the plain
-    /// call's minimum bytes) and MKL's (LP64) time over each.
+    /// The int32 and plan timings, the plan's share of the read bandwidth (counting the bytes
+    /// its column form moves) and MKL's (LP64) time over each.
     static func spmvCells(_ r: SparseBenchRow, mkl: Bool) -> [String] {
         let ms = { (t: TimingStats?) in t.map { fmt(1e3 * $0.median, 2) } ?? "" }
         let overMKL = { (t: TimingStats?) -> String in
             guard let t, let m = r.peers["MKL"] else { return "" }
             return fmt(m.seconds / t.median, 2)
         }
-        let planBw = r.oursPlan.map { fmt(100 * r.fractionOfBandwidth * r.ours.median / $0.median) } ?? ""
+        let planBw = r.oursPlan.flatMap { t in r.planBytes.map { fmt(100 * r.fractionOfBandwidth * ($0 / r.bytes) * r.ours.median / t.median) } } ?? ""
         return [ms(r.oursInt32), ms(r.oursPlan), planBw, r.planFormat ?? ""] + (mkl ? [overMKL(r.oursInt32), overMKL(r.oursPlan)] : [])
     }
 
