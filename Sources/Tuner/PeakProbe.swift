@@ -77,15 +77,17 @@ public final class PeakProbe: @unchecked Sendable {
     /// The accumulator count of the loop that measures `dtype`'s peak (the fastest one).
     public func accumulators(_ dtype: DType) -> Int { ProbeEmitter.accumulatorCounts(isa: isa)[variant(dtype)] }
 
-    /// GFLOPS of each accumulator count on one thread (the fastest of 5 runs of 10 ms each).
+    /// GFLOPS of each accumulator count on one thread: the fastest of 5 runs of 10 ms each,
+    /// the counts timed in turn in each round, so that a machine whose speed drifts slows
+    /// them all alike and the choice of loop does not follow the drift.
     public func rates(_ dtype: DType) -> [(accumulators: Int, gflops: Double)] {
         let fn = dtype == .f32 ? f32 : f64
         let iters: Int64 = 100_000
-        let timer = InterleavedTimer(sampleSeconds: 0.01, samples: 5, maxSamples: 5)
-        return ProbeEmitter.accumulatorCounts(isa: isa).indices.map { v in
-            let stats = timer.time { _ = fn(iters, 1, Int32(v)) }
-            let flops = Double(iters) * ProbeEmitter.flopsPerIteration(isa: isa, dtype: dtype, variant: v)
-            return (ProbeEmitter.accumulatorCounts(isa: isa)[v], flops / stats.min / 1e9)
+        let counts = ProbeEmitter.accumulatorCounts(isa: isa)
+        let stats = InterleavedTimer(sampleSeconds: 0.01, samples: 5, maxSamples: 5)
+            .compareAll(counts.indices.map { v in { _ = fn(iters, 1, Int32(v)) } })
+        return counts.indices.map { v in
+            (counts[v], Double(iters) * ProbeEmitter.flopsPerIteration(isa: isa, dtype: dtype, variant: v) / stats[v].min / 1e9)
         }
     }
 
