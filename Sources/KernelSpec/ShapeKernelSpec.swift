@@ -105,6 +105,9 @@ public struct ShapeKernelSpec: Codable, Hashable, Sendable {
         self.packA = packA || shape.columnMajor.transA; self.order = order
     }
 
+    /// The most columns of a C tile (one row vector of 16 columns keeps 16 FMA chains in
+    /// flight, what two pipes of latency 4 need, where M is a single vector).
+    public static let maxColumns = 16
     /// The largest packed A buffer (on the stack of the calling thread).
     public static let maxPackBytes = 32 << 10
     /// The largest K a kernel may unroll entirely.
@@ -119,8 +122,8 @@ public struct ShapeKernelSpec: Codable, Hashable, Sendable {
         guard allowed.contains(vectorISA) else {
             throw SpecValidationError(field: "vectorISA", reason: "\(vectorISA.rawValue) vectors in a \(isa.rawValue) library")
         }
-        guard (1...4).contains(rowVectors), (1...8).contains(columns) else {
-            throw SpecValidationError(field: "tile", reason: "\(rowVectors) vectors x \(columns) columns (1-4 x 1-8)")
+        guard (1...4).contains(rowVectors), (1...Self.maxColumns).contains(columns) else {
+            throw SpecValidationError(field: "tile", reason: "\(rowVectors) vectors x \(columns) columns (1-4 x 1-\(Self.maxColumns))")
         }
         if isa != .generic, rowVectors * columns + rowVectors + 2 > vectorISA.registerCount {
             throw SpecValidationError(field: "tile", reason: "\(rowVectors)x\(columns) needs more than the \(vectorISA.registerCount) vector registers")

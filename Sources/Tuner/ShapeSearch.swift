@@ -7,15 +7,16 @@ import MicroKernels
 public enum ShapeSpace {
     /// Estimated cycles of `spec` on one core: per C tile, K steps limited by FMA issue (two
     /// per cycle), the FMA latency of one chain (4 cycles) or the loads and broadcasts (two
-    /// per cycle), plus the tile's stores.
-    static func estimatedCycles(_ spec: ShapeKernelSpec) -> Double {
+    /// per cycle), plus the tile's stores. `split512`: the core issues a 512-bit FMA as two
+    /// 256-bit halves (AMD Zen 4), else whole (Intel's two 512-bit pipes, Zen 5).
+    static func estimatedCycles(_ spec: ShapeKernelSpec, split512: Bool) -> Double {
         let c = spec.shape.columnMajor, lanes = spec.vectorISA.lanes(spec.dtype)
         var cycles = spec.packA ? Double(c.m * c.k) / Double(lanes) : 0
         for i in stride(from: 0, to: c.m, by: spec.tileRows) {
             let rows = min(spec.tileRows, c.m - i), nv = Double((rows + lanes - 1) / lanes)
-            // 512-bit FMAs issue as two halves on 256-bit units; a tail of half a vector or less runs at 256 bits.
-            let tail = rows % lanes, wide = spec.vectorISA == .avx512
-            let width = wide ? 2 * nv - (tail > 0 && tail <= lanes / 2 ? 1 : 0) : nv
+            // A tail of half a 512-bit vector or less runs at 256 bits.
+            let tail = rows % lanes, halves = split512 && spec.vectorISA == .avx512
+            let width = halves ? 2 * nv - (tail > 0 && tail <= lanes / 2 ? 1 : 0) : nv
             for j in stride(from: 0, to: c.n, by: spec.columns) {
                 let cols = Double(min(spec.columns, c.n - j))
                 let step = max(width * cols / 2, 4, (nv + cols) / 2)
@@ -26,8 +27,9 @@ public enum ShapeSpace {
     }
 
     /// Register tiles of the shape (K unrolled by 4, A in place unless it is transposed,
-    /// column order), the `count` with the fewest estimated cycles, both vector widths
-    /// represented when the ISA has two.
+    /// column order): the `count` with the fewest estimated cycles, half of them as if
+    /// 512-bit FMAs issued in halves and half as if whole (which the core does is left to
+    /// the measurement), both vector widths represented when the ISA has two.
     public static func tiles(_ dtype: DType, _ isa: ISA, _ shape: GemmShapeKey, count: Int = 10) -> [ShapeKernelSpec] {
         if isa == .generic {
             return [1, 4].map { ShapeKernelSpec(dtype: dtype, isa: isa, shape: shape, rowVectors: 1, columns: 1, kUnroll: $0) }
@@ -38,16 +40,26 @@ public enum ShapeSpace {
             let lanes = v.lanes(dtype), needed = (c.m + lanes - 1) / lanes
             var mine: [ShapeKernelSpec] = []
             for rv in 1...min(4, needed) {
-                for cols in 1...min(8, c.n) {
+                for cols in 1...min(ShapeKernelSpec.maxColumns, c.n) {
                     let s = ShapeKernelSpec(dtype: dtype, isa: isa, shape: shape, vectorISA: v, rowVectors: rv, columns: cols, kUnroll: 4)
                     if (try? s.validate()) != nil { mine.append(s) }
                 }
             }
-            byWidth.append(mine.sorted { estimatedCycles($0) < estimatedCycles($1) })
+            byWidth.append(mine)
         }
-        // The best of all, then the best of each width not yet in.
-        var out = Array(byWidth.flatMap { $0 }.sorted { estimatedCycles($0) < estimatedCycles($1) }.prefix(count - (byWidth.count - 1) * 2))
-        for w in byWidth { for s in w.prefix(2) where !out.contains(s) { out.append(s) } }
+        func ranked(_ specs: [ShapeKernelSpec], split: Bool) -> [ShapeKernelSpec] {
+            specs.sorted { estimatedCycles($0, split512: split) < estimatedCycles($1, split512: split) }
+        }
+        // The best of all under each model in turn, then the best of each width not yet in.
+        let all = byWidth.flatMap { $0 }, quota = count - (byWidth.count - 1) * 2
+        let split = ranked(all, split: true), whole = ranked(all, split: false)
+        var out: [ShapeKernelSpec] = []
+        for i in 0..<all.count where out.count < quota {
+            for s in [split[i], whole[i]] where out.count < quota && !out.contains(s) { out.append(s) }
+        }
+        for w in byWidth {
+            for s in ranked(w, split: true).prefix(2) + ranked(w, split: false).prefix(1) where !out.contains(s) { out.append(s) }
+        }
         return out
     }
 
