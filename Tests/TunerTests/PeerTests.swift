@@ -35,6 +35,18 @@ struct PeerTests {
         #expect(choice.environment[PeerCalibration.appliedVariable] == isa.rawValue)
     }
 
+    @Test("MKL, where installed, runs on the threads it is given: its GNU OpenMP layer, not the sequential one")
+    func mklThreads() throws {
+        guard let mkl = GemmPeer.named("MKL") else { return }
+        let h = try #require(dlopen("libmkl_rt.so.3", RTLD_NOW | RTLD_NOLOAD) ?? dlopen("libmkl_rt.so.2", RTLD_NOW | RTLD_NOLOAD))
+        let maxThreads = unsafeBitCast(try #require(dlsym(h, "MKL_Get_Max_Threads")), to: (@convention(c) () -> Int32).self)
+        let want = min(2, ProcessInfo.processInfo.activeProcessorCount)
+        mkl.setThreads(want)
+        defer { mkl.setThreads(1) }
+        // The sequential layer (MKL_Set_Threading_Layer(1), which the bench set until 2026-12-06) answers 1.
+        #expect(Int(maxThreads()) == want, "MKL reports \(maxThreads()) threads after being given \(want)")
+    }
+
     @Test("a configuration the library does not have, or that crashes it, is refused with the reason")
     func refusesBadConfigurations() throws {
         var cands = [PeerCandidate(peer: "OpenBLAS", label: "NoSuchCore", environment: ["OPENBLAS_CORETYPE": "NoSuchCore"])]

@@ -67,12 +67,17 @@ public struct GemmPeer: @unchecked Sendable {
     /// The peer named `name`, if installed.
     public static func named(_ name: String) -> GemmPeer? { discover().first { $0.name == name } }
 
+    /// `MKL_THREADING_GNU` of mkl_service.h (INTEL 0, SEQUENTIAL 1, PGI 2, GNU 3, TBB 4).
+    public static let mklThreadingGNU: Int32 = 3
+
     private static func load(_ kind: Kind) -> GemmPeer? {
         guard let path = SparsePeers.locate(kind.paths) else { return nil }
         let flags = kind.linked ? RTLD_NOW | RTLD_GLOBAL : RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND
         guard let h = dlopen(path, flags), let s = dlsym(h, "cblas_sgemm"), let d = dlsym(h, "cblas_dgemm") else { return nil }
         if kind.name == "MKL", let layer = dlsym(h, "MKL_Set_Threading_Layer") {
-            _ = unsafeBitCast(layer, to: (@convention(c) (Int32) -> Int32).self)(1) // GNU OpenMP, shared with ours
+            // GNU OpenMP, sharing libgomp's threads with ours. 1 is SEQUENTIAL, which the
+            // bench used until 2026-12-06: every MKL figure on 2 threads before was MKL on one.
+            _ = unsafeBitCast(layer, to: (@convention(c) (Int32) -> Int32).self)(mklThreadingGNU)
         }
         return GemmPeer(name: kind.name, configuration: describe(kind.name, handle: h),
                         sgemm: unsafeBitCast(s, to: KernelLibrary.CblasSGemm.self),
