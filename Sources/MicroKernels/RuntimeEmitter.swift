@@ -124,6 +124,10 @@ enum RuntimeEmitter {
                in fresh pages); freed when the thread exits. Requests above BT_SCRATCH_KEEP bytes
                are allocated for the call only (*owned = 1: the caller frees). */
             #define BT_SCRATCH_KEEP ((size_t)32 << 20)
+            /* A transpose whose nonzeros keep within this many columns of the diagonal scatters
+               straight (the histogram) rather than partitioning first: 1024 columns' counters and
+               output lines (8 + 2 x 64 bytes each, 136 KiB) fit the smallest L2 seen (512 KiB). */
+            #define BT_TR_LOCAL_BAND 1024.0
             typedef struct { void *p; size_t size; } bt_buffer;
             static pthread_key_t bt_scratch_key;
             static pthread_once_t bt_scratch_once = PTHREAD_ONCE_INIT;

@@ -332,6 +332,25 @@ struct TransposeEmitter {
                 if (!ok) __atomic_store_n(&g->status, 1, __ATOMIC_RELAXED);
             }
 
+            /* Whether the nonzeros keep near the diagonal (scaled to ncols / nrows): in 256 rows
+               spread over the matrix, none lies more than BT_TR_LOCAL_BAND columns off. Then the
+               histogram's scatter writes a few hundred neighbouring columns at a time, which stay
+               in cache, and the radix partition's two extra passes only cost (a band of 27 per row,
+               2M rows: 464 ms by radix where a plain scatter takes 186). */
+            static int bt_\(n)_tr_local(const \(ctx) *g)
+            {
+                const int64_t step = g->nrows / 256 > 1 ? g->nrows / 256 : 1;
+                const double scale = (double)g->ncols / (double)g->nrows;
+                for (int64_t r = 0; r < g->nrows; r += step) {
+                    const double d = (double)r * scale;
+                    for (int64_t p = (int64_t)g->rp[r]; p < (int64_t)g->rp[r + 1]; p++) {
+                        const double off = (double)g->ci[p] - d;
+                        if (off > BT_TR_LOCAL_BAND || off < -BT_TR_LOCAL_BAND) return 0;
+                    }
+                }
+                return 1;
+            }
+
             /* algorithm: 0 auto, 1 histogram, 2 radix (TransposeAlgorithm). */
             static int bt_\(n)_transpose_run(\(ctx) *g, int tuned, int algorithm, int bits, int64_t budget)
             {
@@ -349,7 +368,7 @@ struct TransposeEmitter {
                         return BT_OK;
                     }
                 }
-                int radix = algorithm == 2 || (algorithm == 0 && g->ncols > 16384 && g->nnz > 65536);
+                int radix = algorithm == 2 || (algorithm == 0 && g->ncols > 16384 && g->nnz > 65536 && !bt_\(n)_tr_local(g));
                 if (!radix && !hist_fits && nth > 1) radix = 1; /* rather than a histogram on one thread */
                 if (radix) {
                     const int st = bt_\(n)_tr_radix(g, nth, bits);
