@@ -15,10 +15,12 @@ enum CSRPlanEmitter {
 
         #define BT_CSR_PLAN_S 0x5343u /* a plan's tag: which dtype's plan_spmv it belongs to */
         #define BT_CSR_PLAN_D 0x4443u
+        #define BT_DIA_ROWS 64   /* rows per chunk of a plan by diagonals (one bit each in a uint64_t) */
+        #define BT_DIA_MAX 64    /* the most diagonals of one chunk such a plan keeps */
 
         struct bt_csr_plan {
             unsigned tag;
-            int format;           /* BT_CSR_INDEX_64, _32, _16 or BT_CSR_RUNS */
+            int format;           /* BT_CSR_INDEX_64, _32, _16, BT_CSR_RUNS or BT_CSR_DIAGONALS */
             int variant;          /* the tuned SpMV variant of the matrix's class */
             int64_t nrows, ncols, nnz;
             const int64_t *rp;    /* the caller's arrays */
@@ -30,6 +32,10 @@ enum CSRPlanEmitter {
             int64_t *run_ptr, *run_col;
             int32_t *run_len;
             int single;           /* or, when no row has two runs, only run_col, per row */
+            int64_t *dptr;        /* diagonals: per chunk of BT_DIA_ROWS rows, its first diagonal (nchunks + 1); */
+            int64_t *doff;        /* per diagonal of a chunk, its offset (column - row, ascending in the chunk), */
+            void *dval;           /* the chunk's values on it (BT_DIA_ROWS, zero where none) */
+            uint64_t *dmask;      /* and a bit per row that has an entry there */
             int64_t bytes;        /* everything the plan holds */
         };
 
@@ -46,15 +52,23 @@ enum CSRPlanEmitter {
             free(plan->run_ptr);
             free(plan->run_col);
             free(plan->run_len);
+            free(plan->dptr);
+            free(plan->doff);
+            free(plan->dval);
+            free(plan->dmask);
             free(plan);
         }
 
         /* One pass over a 64-bit CSR matrix: the checks of bt_csr_check (row pointers first),
            whether every row spans fewer than 65536 columns, and how many runs of consecutive
-           columns the rows hold (a run ends at INT32_MAX nonzeros). Sets the refusal's detail. */
+           columns the rows hold (a run ends at INT32_MAX nonzeros), and how many diagonals (column
+           minus row) the chunks of BT_DIA_ROWS rows hold in all (*ndiag; -1 when a chunk has
+           more than BT_DIA_MAX). Sets the refusal's detail. */
         static int bt_csr_inspect(const char *routine, int64_t nrows, int64_t ncols, const int64_t *rp, const int64_t *ci,
-                                  int *narrow, int64_t *nruns, int *single)
+                                  int *narrow, int64_t *nruns, int *single, int64_t *ndiag)
         {
+            int64_t offs[BT_DIA_MAX], cells = 0;
+            int nd = 0;
             int64_t runs = 0;
             int one = 1;
             for (int64_t r = 0; r < nrows; r++) {
@@ -68,8 +82,24 @@ enum CSRPlanEmitter {
             for (int64_t r = 0; r < nrows; r++) {
                 int64_t lo = INT64_MAX, hi = -1, len = 0;
                 const int64_t before = runs;
+                if (r % BT_DIA_ROWS == 0 && nd >= 0) { cells += nd; nd = 0; }
+                int k = 0;
                 for (int64_t p = rp[r]; p < rp[r + 1]; p++) {
                     const int64_t c = ci[p];
+                    if (nd >= 0 && (uint64_t)c < (uint64_t)ncols) {
+                        /* A sorted row meets its diagonals in order: k only moves forward. */
+                        const int64_t o = c - r;
+                        if (k >= nd || offs[k] > o) k = 0;
+                        while (k < nd && offs[k] < o) k++;
+                        if (k == nd || offs[k] != o) {
+                            if (nd == BT_DIA_MAX) { nd = -1; cells = -1; }
+                            else {
+                                memmove(offs + k + 1, offs + k, (size_t)(nd - k) * sizeof *offs);
+                                offs[k] = o;
+                                nd++;
+                            }
+                        }
+                    }
                     if (p == rp[r] || c != ci[p - 1] + 1 || len == INT32_MAX) { runs++; len = 0; }
                     len++;
                     if ((uint64_t)c >= (uint64_t)ncols) {
@@ -86,7 +116,31 @@ enum CSRPlanEmitter {
             *narrow = fits;
             *nruns = runs;
             *single = one;
+            *ndiag = nd >= 0 ? cells + nd : -1;
             return BT_OK;
+        }
+
+        /* The diagonals (column - row) of chunk ch of a plan by diagonals, ascending, into offs
+           (room for BT_DIA_MAX, which the inspection guaranteed); returns their count. */
+        static int bt_dia_offsets(const bt_csr_plan *g, int64_t ch, int64_t *offs)
+        {
+            const int64_t *rp = g->rp, *ci = g->ci;
+            const int64_t r1 = g->nrows - ch * BT_DIA_ROWS < BT_DIA_ROWS ? g->nrows : (ch + 1) * BT_DIA_ROWS;
+            int nd = 0;
+            for (int64_t r = ch * BT_DIA_ROWS; r < r1; r++) {
+                int k = 0;
+                for (int64_t p = rp[r]; p < rp[r + 1]; p++) {
+                    const int64_t o = ci[p] - r;
+                    if (k >= nd || offs[k] > o) k = 0;
+                    while (k < nd && offs[k] < o) k++;
+                    if ((k == nd || offs[k] != o) && nd < BT_DIA_MAX) {
+                        memmove(offs + k + 1, offs + k, (size_t)(nd - k) * sizeof *offs);
+                        offs[k] = o;
+                        nd++;
+                    }
+                }
+            }
+            return nd;
         }
 
         /* Fills the compressed column indices of the plan's format. */
@@ -160,11 +214,11 @@ enum CSRPlanEmitter {
                 static const char *const routine = "bt_\(l)csr_plan";
                 int64_t nnz = 0;
                 int narrow = 0, variant = 0, single = 0;
-                int64_t nruns = 0;
+                int64_t nruns = 0, ndiag = -1;
                 bt_csr_plan *g = NULL;
                 int st = bt_csr_args(nrows, ncols, row_ptr, col_idx, val, 1, sizeof(\(t)), &nnz);
                 if (st != BT_OK) { bt_refuse(st, routine, -1, 0, "arguments"); goto done; }
-                if ((st = bt_csr_inspect(routine, nrows, ncols, row_ptr, col_idx, &narrow, &nruns, &single)) != BT_OK) goto done;
+                if ((st = bt_csr_inspect(routine, nrows, ncols, row_ptr, col_idx, &narrow, &nruns, &single, &ndiag)) != BT_OK) goto done;
                 if (!(g = (bt_csr_plan *)calloc(1, sizeof *g))) { st = bt_refuse(BT_ENOMEM, routine, -1, 0, "the plan"); goto done; }
                 g->nrows = nrows; g->ncols = ncols; g->nnz = nnz;
                 g->rp = row_ptr; g->ci = col_idx; g->val = val;
@@ -177,7 +231,31 @@ enum CSRPlanEmitter {
                         : nnz >= 6 * nruns && (max_bytes < 0 || rb <= max_bytes) ? BT_CSR_RUNS
                         : narrow && (max_bytes < 0 || d16 <= max_bytes) ? BT_CSR_INDEX_16
                         : ncols <= INT32_MAX && (max_bytes < 0 || c32 <= max_bytes) ? BT_CSR_INDEX_32 : BT_CSR_INDEX_64;
-                    if (fmt == BT_CSR_RUNS) {
+                    /* By diagonals when that streams fewer bytes than the form above with the
+                       values and row pointers (and fits the cap): a copy of the values, no index. */
+                    const int64_t nch = (nrows + BT_DIA_ROWS - 1) / BT_DIA_ROWS;
+                    int64_t dia = -1;
+                    if (nnz > 0 && ndiag > 0 && __builtin_mul_overflow(ndiag, BT_DIA_ROWS * (int64_t)sizeof(\(t)) + 16, &dia)) dia = -1;
+                    if (dia >= 0) dia += (nch + 1) * 8;
+                    const double streamed = (double)nnz * sizeof(\(t)) + (double)(nrows + 1) * 8
+                        + (fmt == BT_CSR_RUNS ? (double)rb : fmt == BT_CSR_INDEX_16 ? (double)d16 : fmt == BT_CSR_INDEX_32 ? (double)c32 : (double)nnz * 8);
+                    if (dia >= 0 && (double)dia <= streamed && (max_bytes < 0 || dia <= max_bytes)) {
+                        const size_t cells = (size_t)ndiag;
+                        g->dptr = (int64_t *)malloc((size_t)(nch + 1) * 8);
+                        g->doff = (int64_t *)malloc(cells * 8);
+                        g->dval = bt_aligned_alloc(cells * BT_DIA_ROWS * sizeof(\(t)));
+                        g->dmask = (uint64_t *)calloc(cells, sizeof(uint64_t));
+                        if (!g->dptr || !g->doff || !g->dval || !g->dmask) {
+                            bt_csr_plan_destroy(g);
+                            g = NULL;
+                            st = bt_refuse(BT_ENOMEM, routine, -1, 0, "the values by diagonal");
+                            goto done;
+                        }
+                        memset(g->dval, 0, cells * BT_DIA_ROWS * sizeof(\(t)));
+                        g->format = BT_CSR_DIAGONALS;
+                        g->bytes += dia;
+                        bt_\(l)_dia_pack(g);
+                    } else if (fmt == BT_CSR_RUNS) {
                         g->single = single;
                         g->run_ptr = single ? NULL : (int64_t *)malloc((size_t)(nrows + 1) * 8);
                         g->run_col = (int64_t *)malloc((size_t)(single ? nrows : nruns) * 8);
@@ -228,6 +306,8 @@ enum CSRPlanEmitter {
                     return BT_OK;
                 }
                 switch (plan->format) {
+                case BT_CSR_DIAGONALS:
+                    return bt_\(l)_dia_run(plan, bt_\(l)_spmv_threads[plan->variant], alpha, x, beta, y);
                 case BT_CSR_RUNS: {
                     const bt_\(l)_runs_ctx g = { .nrows = nrows, .nnz = plan->nnz, .rp = plan->rp, .run_ptr = plan->run_ptr,
                                               .run_col = plan->run_col, .run_len = plan->run_len, .single = plan->single, .va = (const \(t) *)plan->val,

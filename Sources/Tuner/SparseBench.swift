@@ -269,10 +269,15 @@ public struct SparseBench {
         if op == .spmv, let i = names.firstIndex(of: "ours, int32 indices") { row.oursInt32 = stats[i] }
         if op == .spmv, let i = names.firstIndex(of: "ours, plan") {
             row.oursPlan = stats[i]
-            row.planFormat = plan.flatMap { $0.format }.map { [.runs: "runs", .delta16: "16-bit deltas", .index32: "32-bit", .index64: "64-bit"][$0]! }
+            row.planFormat = plan.flatMap { $0.format }.map {
+                [.runs: "runs", .delta16: "16-bit deltas", .index32: "32-bit", .index64: "64-bit", .diagonals: "diagonals"][$0]!
+            }
             if let pl = plan {
+                // What the plan's form moves in place of the caller's column indices (by
+                // diagonals: in place of the values and row pointers too).
                 let columns = pl.format == .index64 ? Double(a.nnz) * 8 : Double(pl.bytes)
-                row.planBytes = bytes - Double(a.nnz) * 8 + columns
+                let replaced = pl.format == .diagonals ? Double(a.nnz) * Double(8 + dtype.size) + Double(a.nrows + 1) * 8 : Double(a.nnz) * 8
+                row.planBytes = bytes - replaced + columns
             }
         }
         withExtendedLifetime(plan) {}

@@ -79,16 +79,64 @@ struct SparseKernelTests {
             let runs = Int64(runsPerRow.reduce(0, +)), single = runsPerRow.allSatisfy { $0 <= 1 }
             let header = try CSRPlan(a, using: lib, maxBytes: 0).bytes
             let d16 = a.nnz * 2 + a.nrows * 8, c32 = a.nnz * 4, rb = single ? a.nrows * 8 : (a.nrows + 1) * 8 + runs * 12
+            let dia = Self.diagonalBytes(a)
             // Every cap on 2 threads; the uncapped plan at each thread count.
-            for cap: Int64 in threads == 2 ? [-1, max(c32, 1), max(d16, 1), 0] : [-1] {
+            for cap: Int64 in threads == 2 ? [-1, max(c32, 1), max(d16, 1), max(dia, 1), 0] : [-1] {
                 let plan = try CSRPlan(a, using: lib, maxBytes: cap)
-                let want: CSRPlan<T>.Format = a.nnz == 0 || cap == 0 ? .index64
+                let form: CSRPlan<T>.Format = a.nnz == 0 || cap == 0 ? .index64
                     : a.nnz >= 6 * runs && (cap < 0 || rb <= cap) ? .runs
                     : narrow && (cap < 0 || d16 <= cap) ? .delta16 : cap < 0 || c32 <= cap ? .index32 : .index64
+                // By diagonals where that streams fewer bytes than the form with the values and row pointers.
+                let size = Int64(MemoryLayout<T>.size), formBytes: [CSRPlan<T>.Format: Int64] = [.runs: rb, .delta16: d16, .index32: c32, .index64: a.nnz * 8]
+                let streamed = Double(a.nnz * size + (a.nrows + 1) * 8 + formBytes[form]!)
+                let want: CSRPlan<T>.Format = a.nnz > 0 && dia > 0 && Double(dia) <= streamed && (cap < 0 || dia <= cap) ? .diagonals : form
                 #expect(plan.format == want, "\(name): plan with cap \(cap) kept \(String(describing: plan.format)), expected \(want)")
-                #expect(plan.bytes == header + [.runs: rb, .delta16: d16, .index32: c32, .index64: 0][want]!, "\(name): plan bytes")
+                #expect(plan.bytes == header + [.runs: rb, .delta16: d16, .index32: c32, .index64: 0, .diagonals: dia][want]!, "\(name): plan bytes")
                 try checkSpmv(a, lib, alpha: T(-0.5), beta: T(2), label: "\(name) plan \(want) t\(threads)", plan: plan)
             }
+        }
+    }
+
+    /// The bytes of a plan by diagonals (per chunk of 64 rows, its diagonals: 64 values, a
+    /// mask and an offset each; a start per chunk), or -1 where a chunk has more than 64.
+    static func diagonalBytes<T: CSRScalar>(_ a: CSRMatrix<T>) -> Int64 {
+        var cells: Int64 = 0
+        for r0 in stride(from: 0, to: Int(a.nrows), by: 64) {
+            var offsets = Set<Int64>()
+            for r in r0..<min(r0 + 64, Int(a.nrows)) {
+                for p in Int(a.rowPtr[r])..<Int(a.rowPtr[r + 1]) { offsets.insert(a.colIdx[p] - Int64(r)) }
+            }
+            if offsets.count > 64 { return -1 }
+            cells += Int64(offsets.count)
+        }
+        return cells * (64 * Int64(MemoryLayout<T>.size) + 16) + ((a.nrows + 63) / 64 + 1) * 8
+    }
+
+    @Test("a plan by diagonals is exact where x is infinite off the matrix's entries: masked, not multiplied by a zero", arguments: LibraryCase.all)
+    func diagonalsExact(_ c: LibraryCase) throws {
+        let lib = try SparseFixtures.library(c.isa, c.kind)
+        try SparseFixtures.exclusive {
+            // Tridiagonal over 300 rows, except that row 130 (inside the third chunk) lacks its entry
+            // in column 129, and x[129] is infinite: only rows 128 and 129 see it.
+            var rp: [Int64] = [0], ci: [Int64] = [], va: [Double] = []
+            for r in 0..<300 {
+                for col in [r - 1, r, r + 1] where col >= 0 && col < 300 && !(r == 130 && col == 129) {
+                    ci.append(Int64(col)); va.append(Double(col % 7) - 3)
+                }
+                rp.append(Int64(ci.count))
+            }
+            let a = try CSRMatrix(nrows: 300, ncols: 300, rowPtr: rp, colIdx: ci, values: va)
+            let plan = try CSRPlan(a, using: lib)
+            #expect(plan.format == .diagonals)
+            var x = (0..<300).map { Double($0 % 5) - 2 }
+            x[129] = .infinity
+            var y = [Double](repeating: 0, count: 300), ref = y
+            try plan.multiply(x, into: &y)
+            ReferenceKernels.spmv(a, alpha: 1, x: x, beta: 0, y: &ref)
+            for r in 0..<300 {
+                #expect(y[r] == ref[r] || (y[r].isNaN && ref[r].isNaN), "row \(r): \(y[r]) against \(ref[r])")
+            }
+            #expect(y[130].isFinite && !y[129].isFinite)
         }
     }
 

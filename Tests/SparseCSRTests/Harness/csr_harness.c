@@ -82,6 +82,28 @@ static csr make_runs(const char *name, int64_t m, int64_t n, int runs)
     return a;
 }
 
+/* A band of half-width w around the diagonal scaled to n / m, with a gap wherever
+   (r + c) % 7 == 0: a plan keeps it by diagonals (x read past the band's edge only through
+   masks, the chunks at both ends row by row). */
+static csr make_band(const char *name, int64_t m, int64_t n, int64_t w)
+{
+    csr a = make(name, m, n, len_zero);
+    free(a.ci); free(a.v); free(a.ci32);
+    int64_t nnz = 0;
+    a.ci = malloc(sizeof(int64_t) * (size_t)(m * (2 * w + 1) + 1));
+    for (int64_t r = 0; r < m; r++) {
+        const int64_t d = r * n / m;
+        for (int64_t c = d - w; c <= d + w; c++) if (c >= 0 && c < n && (r + c) % 7 != 0) a.ci[nnz++] = c;
+        a.rp[r + 1] = nnz;
+    }
+    a.nnz = nnz;
+    a.v = malloc(sizeof(double) * (size_t)(nnz ? nnz : 1));
+    a.ci32 = malloc(sizeof(int32_t) * (size_t)(nnz ? nnz : 1));
+    for (int64_t p = 0; p < nnz; p++) { a.v[p] = (double)(int64_t)(rnd() % 2001 - 1000) / 1000.0; a.ci32[p] = (int32_t)a.ci[p]; }
+    for (int64_t r = 0; r <= m; r++) a.rp32[r] = (int32_t)a.rp[r];
+    return a;
+}
+
 #define SPMV_CASE(T, FN, EPS, RP, CI)                                                             \
 static void FN##_case(const csr *a, int threads, T alpha, T beta)                                   \
 {                                                                                                 \
@@ -116,6 +138,7 @@ SPMV_CASE(double, bt_dcsr_spmv_i32, 2.3e-16, rp32, ci32)
 /* Through a plan, with the byte cap given: the caller's arrays as the plain entry point
    takes them, the plan's signature around bt_?csr_plan_spmv. */
 static int64_t plan_cap;
+static int plan_format; /* the form the plan must take, or 0 */
 #define PLAN_SPMV(T, L)                                                                           \
 static int bt_##L##csr_planned(int64_t m, int64_t n, const int64_t *rp, const int64_t *ci, const T *val, \
                                T alpha, const T *x, T beta, T *y)                                  \
@@ -123,6 +146,7 @@ static int bt_##L##csr_planned(int64_t m, int64_t n, const int64_t *rp, const in
     int st = -1;                                                                                  \
     bt_csr_plan *plan = bt_##L##csr_plan(m, n, rp, ci, val, plan_cap, &st);                       \
     if (!plan) return st == BT_OK ? -1 : st;                                                      \
+    if (plan_format && bt_csr_plan_format(plan) != plan_format) { bt_csr_plan_destroy(plan); return -2; } \
     st = bt_##L##csr_plan_spmv(plan, alpha, x, beta, y);                                          \
     bt_csr_plan_destroy(plan);                                                                    \
     return st;                                                                                    \
@@ -216,6 +240,9 @@ int main(void)
         make_runs("runs 300 x 500", 300, 500, 2),
         make_runs("runs 64 x 90000", 64, 90000, 2),
         make_runs("one run a row 200 x 3000", 200, 3000, 1),
+        make_band("band square 500 x 500, half-width 6, gaps", 500, 500, 6),
+        make_band("band 500 x 530, half-width 6, gaps", 500, 530, 6),
+        make_band("band 130 x 100, half-width 20, gaps", 130, 100, 20),
     };
     const int nm = (int)(sizeof ms / sizeof ms[0]);
     const int threads[] = { 1, 2, 64 };
@@ -246,6 +273,7 @@ int main(void)
             const int64_t caps[] = { -1, ms[i].nnz * 4, 0 };
             for (int c = 0; c < 3; c++) {
                 plan_cap = caps[c];
+                plan_format = c == 0 && strncmp(ms[i].name, "band square", 11) == 0 ? BT_CSR_DIAGONALS : 0;
                 bt_scsr_planned_case(&ms[i], threads[t], -0.5f, 2.0f);
                 bt_dcsr_planned_case(&ms[i], threads[t], 1.0, 0.0);
                 bt_dcsr_planned_case(&ms[i], threads[t], 2.0, -1.0);
