@@ -36,6 +36,10 @@ enum CSRPlanEmitter {
             int64_t *doff;        /* per diagonal of a chunk, its offset (column - row, ascending in the chunk), */
             void *dval;           /* the chunk's values on it (BT_DIA_ROWS, zero where none) */
             uint64_t *dmask;      /* and a bit per row that has an entry there */
+            int64_t *sptr;        /* slices of BT_?_SELL_C rows: where each starts (nslices + 1), */
+            int32_t *slen;        /* each row's length, */
+            int32_t *scol;        /* per slice, entry j of each of its rows side by side: columns */
+            void *sval;           /* and values (zero past a row's end) */
             int64_t bytes;        /* everything the plan holds */
         };
 
@@ -56,6 +60,10 @@ enum CSRPlanEmitter {
             free(plan->doff);
             free(plan->dval);
             free(plan->dmask);
+            free(plan->sptr);
+            free(plan->slen);
+            free(plan->scol);
+            free(plan->sval);
             free(plan);
         }
 
@@ -239,7 +247,41 @@ enum CSRPlanEmitter {
                     if (dia >= 0) dia += (nch + 1) * 8;
                     const double streamed = (double)nnz * sizeof(\(t)) + (double)(nrows + 1) * 8
                         + (fmt == BT_CSR_RUNS ? (double)rb : fmt == BT_CSR_INDEX_16 ? (double)d16 : fmt == BT_CSR_INDEX_32 ? (double)c32 : (double)nnz * 8);
-                    if (dia >= 0 && (double)dia <= streamed && (max_bytes < 0 || dia <= max_bytes)) {
+                    /* In slices of one vector's rows (sliced ELLPACK) when that streams no more: a
+                       copy of the values with 32-bit columns, padded to each slice's longest row. */
+                    const int64_t lanes = BT_\(l.uppercased())_SELL_C, nsl = lanes > 0 ? (nrows + lanes - 1) / lanes : 0;
+                    int64_t sell = -1;
+                    if (lanes > 0 && nnz > 0 && ncols <= INT32_MAX) {
+                        int64_t padded = 0, longest = 0;
+                        for (int64_t sl = 0; sl < nsl; sl++) {
+                            int64_t w = 0;
+                            for (int64_t r = sl * lanes; r < nrows && r < (sl + 1) * lanes; r++) w = row_ptr[r + 1] - row_ptr[r] > w ? row_ptr[r + 1] - row_ptr[r] : w;
+                            padded += w * lanes;
+                            longest = w > longest ? w : longest;
+                        }
+                        if (longest <= INT32_MAX && !__builtin_mul_overflow(padded, (int64_t)sizeof(\(t)) + 4, &sell)) sell += (nsl + 1) * 8 + nsl * lanes * 4;
+                        else sell = -1;
+                    }
+                    const int by_dia = dia >= 0 && (double)dia <= streamed && (max_bytes < 0 || dia <= max_bytes);
+                    if (!by_dia && sell >= 0 && (double)sell <= streamed && (max_bytes < 0 || sell <= max_bytes)) {
+                        const int64_t cells = sell - (nsl + 1) * 8 - nsl * lanes * 4;
+                        const size_t padded = (size_t)(cells / ((int64_t)sizeof(\(t)) + 4));
+                        g->sptr = (int64_t *)malloc((size_t)(nsl + 1) * 8);
+                        g->slen = (int32_t *)malloc((size_t)(nsl * lanes) * 4);
+                        g->scol = (int32_t *)bt_aligned_alloc(padded * 4 + 64);
+                        g->sval = bt_aligned_alloc(padded * sizeof(\(t)) + 64);
+                        if (!g->sptr || !g->slen || !g->scol || !g->sval) {
+                            bt_csr_plan_destroy(g);
+                            g = NULL;
+                            st = bt_refuse(BT_ENOMEM, routine, -1, 0, "the slices");
+                            goto done;
+                        }
+                        memset(g->scol, 0, padded * 4);
+                        memset(g->sval, 0, padded * sizeof(\(t)));
+                        g->format = BT_CSR_SLICES;
+                        g->bytes += sell;
+                        bt_\(l)_sell_pack(g);
+                    } else if (by_dia) {
                         const size_t cells = (size_t)ndiag;
                         g->dptr = (int64_t *)malloc((size_t)(nch + 1) * 8);
                         g->doff = (int64_t *)malloc(cells * 8);
@@ -306,6 +348,8 @@ enum CSRPlanEmitter {
                     return BT_OK;
                 }
                 switch (plan->format) {
+                case BT_CSR_SLICES:
+                    return bt_\(l)_sell_run(plan, bt_\(l)_spmv_threads[plan->variant], alpha, x, beta, y);
                 case BT_CSR_DIAGONALS:
                     return bt_\(l)_dia_run(plan, bt_\(l)_spmv_threads[plan->variant], alpha, x, beta, y);
                 case BT_CSR_RUNS: {

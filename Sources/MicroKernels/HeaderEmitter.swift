@@ -158,7 +158,11 @@ enum HeaderEmitter {
            (column - row) and that moves fewer bytes per product, BT_CSR_DIAGONALS instead: per
            chunk, its diagonals and a copy of its values on each (zeros where a diagonal has no
            entry, one bit per row that has one; no column index: stencils, bands), exact where x is infinite or NaN
-           off the matrix's entries. max_bytes caps that copy (negative: no cap; 0: never copy).
+           off the matrix's entries. Else, where rows of about equal length make it move no
+           more bytes, BT_CSR_SLICES: sliced ELLPACK, rows in slices of one vector's lanes,
+           entry j of each row of a slice side by side (32-bit columns and a copy of the values,
+           padded to the slice's longest row; x by gathers, masked past each row's end: random
+           rows of equal length; not on the portable ISA). max_bytes caps that copy (negative: no cap; 0: never copy).
            Returns the plan, or NULL with the status in *status (may be NULL; BT_OK on success)
            and the reason in bt_last_error(), which names the first bad row pointer or column
            index. The plan keeps row_ptr and val (and col_idx in BT_CSR_INDEX_64): they must
@@ -167,7 +171,7 @@ enum HeaderEmitter {
            bt_dcsr_spmv would (NULL or an f32 plan: BT_EINVAL). A plan is immutable: any number
            of threads may run it at once. bt_csr_plan_bytes is all the memory a plan holds;
            bt_csr_plan_format its form. */
-        enum { BT_CSR_INDEX_64 = 64, BT_CSR_INDEX_32 = 32, BT_CSR_INDEX_16 = 16, BT_CSR_RUNS = 1, BT_CSR_DIAGONALS = 2 };
+        enum { BT_CSR_INDEX_64 = 64, BT_CSR_INDEX_32 = 32, BT_CSR_INDEX_16 = 16, BT_CSR_RUNS = 1, BT_CSR_DIAGONALS = 2, BT_CSR_SLICES = 3 };
         typedef struct bt_csr_plan bt_csr_plan;
         bt_csr_plan *bt_scsr_plan(int64_t nrows, int64_t ncols, const int64_t *row_ptr, const int64_t *col_idx,
                                   const float *val, int64_t max_bytes, int *status);

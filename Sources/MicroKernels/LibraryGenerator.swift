@@ -52,6 +52,7 @@ public enum LibraryGenerator {
             }
             parts.append(SpmvEmitter(dtype: dtype, isa: config.library.isa).runsKernel())
             parts.append(DiagonalsEmitter(dtype: dtype, isa: config.library.isa).emit())
+            parts.append(SlicesEmitter(dtype: dtype, isa: config.library.isa).emit())
             parts.append(CSRPlanEmitter.entryPoints(dtype: dtype, variants: config.library.servingSpmv(dtype)))
         }
         for dtype in DType.allCases {

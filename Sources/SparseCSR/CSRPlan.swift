@@ -4,7 +4,7 @@ import MicroKernels
 /// kernel chosen and its column indices compressed where the matrix allows.
 public final class CSRPlan<T: CSRScalar> {
     /// How the plan keeps the column indices (`bt_csr_plan_format`).
-    public enum Format: Int32, Sendable { case index64 = 64, index32 = 32, delta16 = 16, runs = 1, diagonals = 2 }
+    public enum Format: Int32, Sendable { case index64 = 64, index32 = 32, delta16 = 16, runs = 1, diagonals = 2, slices = 3 }
 
     typealias PlanFn = @convention(c) (Int64, Int64, UnsafePointer<Int64>?, UnsafePointer<Int64>?, UnsafeRawPointer?, Int64,
                                        UnsafeMutablePointer<Int32>?) -> OpaquePointer?

@@ -270,13 +270,13 @@ public struct SparseBench {
         if op == .spmv, let i = names.firstIndex(of: "ours, plan") {
             row.oursPlan = stats[i]
             row.planFormat = plan.flatMap { $0.format }.map {
-                [.runs: "runs", .delta16: "16-bit deltas", .index32: "32-bit", .index64: "64-bit", .diagonals: "diagonals"][$0]!
+                [.runs: "runs", .delta16: "16-bit deltas", .index32: "32-bit", .index64: "64-bit", .diagonals: "diagonals", .slices: "slices"][$0]!
             }
             if let pl = plan {
                 // What the plan's form moves in place of the caller's column indices (by
                 // diagonals: in place of the values and row pointers too).
                 let columns = pl.format == .index64 ? Double(a.nnz) * 8 : Double(pl.bytes)
-                let replaced = pl.format == .diagonals ? Double(a.nnz) * Double(8 + dtype.size) + Double(a.nrows + 1) * 8 : Double(a.nnz) * 8
+                let replaced = pl.format == .diagonals || pl.format == .slices ? Double(a.nnz) * Double(8 + dtype.size) + Double(a.nrows + 1) * 8 : Double(a.nnz) * 8
                 row.planBytes = bytes - replaced + columns
             }
         }

@@ -79,9 +79,9 @@ struct SparseKernelTests {
             let runs = Int64(runsPerRow.reduce(0, +)), single = runsPerRow.allSatisfy { $0 <= 1 }
             let header = try CSRPlan(a, using: lib, maxBytes: 0).bytes
             let d16 = a.nnz * 2 + a.nrows * 8, c32 = a.nnz * 4, rb = single ? a.nrows * 8 : (a.nrows + 1) * 8 + runs * 12
-            let dia = Self.diagonalBytes(a)
+            let dia = Self.diagonalBytes(a), sell = Self.sliceBytes(a, lanes: c.isa == .generic ? 0 : c.isa.lanes(T.self == Float.self ? .f32 : .f64))
             // Every cap on 2 threads; the uncapped plan at each thread count.
-            for cap: Int64 in threads == 2 ? [-1, max(c32, 1), max(d16, 1), max(dia, 1), 0] : [-1] {
+            for cap: Int64 in threads == 2 ? [-1, max(c32, 1), max(d16, 1), max(dia, 1), max(sell, 1), 0] : [-1] {
                 let plan = try CSRPlan(a, using: lib, maxBytes: cap)
                 let form: CSRPlan<T>.Format = a.nnz == 0 || cap == 0 ? .index64
                     : a.nnz >= 6 * runs && (cap < 0 || rb <= cap) ? .runs
@@ -89,9 +89,12 @@ struct SparseKernelTests {
                 // By diagonals where that streams fewer bytes than the form with the values and row pointers.
                 let size = Int64(MemoryLayout<T>.size), formBytes: [CSRPlan<T>.Format: Int64] = [.runs: rb, .delta16: d16, .index32: c32, .index64: a.nnz * 8]
                 let streamed = Double(a.nnz * size + (a.nrows + 1) * 8 + formBytes[form]!)
-                let want: CSRPlan<T>.Format = a.nnz > 0 && dia > 0 && Double(dia) <= streamed && (cap < 0 || dia <= cap) ? .diagonals : form
+                // Else in slices of one vector's rows where that streams no more.
+                let want: CSRPlan<T>.Format = a.nnz > 0 && dia > 0 && Double(dia) <= streamed && (cap < 0 || dia <= cap) ? .diagonals
+                    : a.nnz > 0 && sell > 0 && Double(sell) <= streamed && (cap < 0 || sell <= cap) ? .slices : form
                 #expect(plan.format == want, "\(name): plan with cap \(cap) kept \(String(describing: plan.format)), expected \(want)")
-                #expect(plan.bytes == header + [.runs: rb, .delta16: d16, .index32: c32, .index64: 0, .diagonals: dia][want]!, "\(name): plan bytes")
+                #expect(plan.bytes == header + [.runs: rb, .delta16: d16, .index32: c32, .index64: 0, .diagonals: dia, .slices: sell][want]!,
+                        "\(name): plan bytes")
                 try checkSpmv(a, lib, alpha: T(-0.5), beta: T(2), label: "\(name) plan \(want) t\(threads)", plan: plan)
             }
         }
@@ -110,6 +113,44 @@ struct SparseKernelTests {
             cells += Int64(offsets.count)
         }
         return cells * (64 * Int64(MemoryLayout<T>.size) + 16) + ((a.nrows + 63) / 64 + 1) * 8
+    }
+
+    /// The bytes of a plan in slices of `lanes` rows (per slice its entries padded to the
+    /// longest row, 32-bit columns and values; a start per slice and a length per row), or -1
+    /// (no slices on this ISA, or columns beyond int32).
+    static func sliceBytes<T: CSRScalar>(_ a: CSRMatrix<T>, lanes: Int) -> Int64 {
+        guard lanes > 0, a.ncols <= Int64(Int32.max) else { return -1 }
+        var padded: Int64 = 0
+        for r0 in stride(from: 0, to: Int(a.nrows), by: lanes) {
+            padded += Int64(lanes) * (r0..<min(r0 + lanes, Int(a.nrows))).map { a.rowPtr[$0 + 1] - a.rowPtr[$0] }.max()!
+        }
+        let slices = (a.nrows + Int64(lanes) - 1) / Int64(lanes)
+        return padded * Int64(MemoryLayout<T>.size + 4) + (slices + 1) * 8 + slices * Int64(lanes) * 4
+    }
+
+    @Test("a plan in slices is exact where x is infinite in column 0, where the padding points", arguments: LibraryCase.all)
+    func slicesExact(_ c: LibraryCase) throws {
+        let lib = try SparseFixtures.library(c.isa, c.kind)
+        try SparseFixtures.exclusive {
+            // 200 rows of 16 entries, every eighth of 15 (a slice pads it), spread over 200,000
+            // columns (no 16-bit deltas), none in column 0.
+            let n = 200_000
+            var rp: [Int64] = [0], ci: [Int64] = [], va: [Double] = []
+            for r in 0..<200 {
+                let cols = Set((0..<(r % 8 == 7 ? 15 : 16)).map { j in Int64(1 + (r * 7919 + j * 12347) % (n - 1)) }).sorted()
+                for col in cols { ci.append(col); va.append(Double(col % 5) - 2) }
+                rp.append(Int64(ci.count))
+            }
+            let a = try CSRMatrix(nrows: 200, ncols: Int64(n), rowPtr: rp, colIdx: ci, values: va)
+            let plan = try CSRPlan(a, using: lib)
+            if c.isa != .generic { #expect(plan.format == .slices) }
+            var x = (0..<n).map { Double($0 % 3) - 1 }
+            x[0] = .infinity
+            var y = [Double](repeating: .nan, count: 200), ref = [Double](repeating: 0, count: 200)
+            try plan.multiply(x, into: &y)
+            ReferenceKernels.spmv(a, alpha: 1, x: x, beta: 0, y: &ref)
+            #expect(y == ref, "the first difference: \(zip(y, ref).enumerated().first { $0.element.0 != $0.element.1 }.map { "row \($0.offset): \($0.element)" } ?? "")")
+        }
     }
 
     @Test("a plan by diagonals is exact where x is infinite off the matrix's entries: masked, not multiplied by a zero", arguments: LibraryCase.all)

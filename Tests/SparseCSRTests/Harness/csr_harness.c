@@ -57,6 +57,7 @@ static int64_t len_huge(int64_t r, int64_t m) { return r == m / 2 ? 5000 : 2; }
 static int64_t len_one_row(int64_t r, int64_t m) { (void)r; (void)m; return 3000; }
 static int64_t len_one(int64_t r, int64_t m) { (void)m; return r % 3 == 0; }
 static int64_t len_zero(int64_t r, int64_t m) { (void)r; (void)m; return 0; }
+static int64_t len_twelve(int64_t r, int64_t m) { (void)m; return r % 9 == 4 ? 11 : 12; }
 static int64_t len_long(int64_t r, int64_t m) { (void)r; (void)m; return 200 + (int64_t)(rnd() % 100); }
 
 /* Rows of `runs` runs of consecutive columns (lengths 1 to 40, cut at the last column): a
@@ -241,6 +242,7 @@ int main(void)
         make_runs("runs 64 x 90000", 64, 90000, 2),
         make_runs("one run a row 200 x 3000", 200, 3000, 1),
         make_band("band square 500 x 500, half-width 6, gaps", 500, 500, 6),
+        make("rows of 12 over 100000 columns (slices)", 301, 100000, len_twelve),
         make_band("band 500 x 530, half-width 6, gaps", 500, 530, 6),
         make_band("band 130 x 100, half-width 20, gaps", 130, 100, 20),
     };
