@@ -43,17 +43,21 @@ extension Bench {
                                        peers: ["CSparse": peers?.csparsePath ?? "not found", "MKL": peers?.mklPath ?? "not found"],
                                        rows: rows)
         let names = Array(Set(rows.flatMap { $0.peers.keys })).sorted()
+        let l3 = Double(machine.cache(level: 3)?.sizeBytes ?? 0)
         let spmv = op == .spmv, mkl = rows.contains { $0.peers["MKL"] != nil }
         let head: [String] = ["matrix", "dtype", "thr"] + (op == .spmm ? ["k"] : []) + ["ours ms", "GB/s", "%read bw"]
             + (spmv ? Self.spmvColumns(mkl: mkl) : []) + (op == .transpose ? Self.transposeColumns : []) + names.map { "\($0) x" }
         let body: [[String]] = rows.map { r in
             let lead: [String] = [r.matrix, r.dtype.rawValue, "\(r.threads)"] + (op == .spmm ? ["\(r.k ?? 0)"] : [])
-                + [fmt(1e3 * r.ours.median, 2), fmt(r.oursGBps), fmt(100 * r.fractionOfBandwidth)]
-            let extra: [String] = spmv ? Self.spmvCells(r, mkl: mkl) : op == .transpose ? Self.transposeCells(r) : []
+                + [fmt(1e3 * r.ours.median, 2), fmt(r.oursGBps), Self.share(100 * r.fractionOfBandwidth, bytes: r.bytes, l3: l3)]
+            let extra: [String] = spmv ? Self.spmvCells(r, mkl: mkl, l3: l3) : op == .transpose ? Self.transposeCells(r) : []
             return lead + extra + names.map { n in r.peers[n].map { fmt($0.ratio, 2) } ?? "" }
         }
         say(table(head, body))
         if spmv { say("(int32: bt_?csr_spmv_i32 on 32-bit copies; plan: bt_?csr_plan_spmv on the 64-bit arrays; plan %bw counts the bytes the plan's form moves; MKL: LP64 handle on the int32 arrays, MKL ILP64: on the 64-bit ones, both optimized)") }
+        if body.contains(where: { $0.contains("in L3") }) {
+            say("(in L3: the bytes moved fit the \(Int(l3) >> 20) MiB L3, so repeated products run from the cache, not at the memory's read bandwidth: no share of it is given)")
+        }
         say("(peer x = peer time / ours\(op == .transpose ? " with a fresh output, as the peers allocate theirs; floor: one plain first write of a fresh mapping of the output's size, same pages, same run" : ""))")
         if sources.isEmpty {
             let dir = out.map { URL(fileURLWithPath: $0) } ?? ResultsStore(root: URL(fileURLWithPath: library.results)).directory(for: machine)
@@ -68,13 +72,21 @@ extension Bench {
 
     /// The int32 and plan timings, the plan's share of the read bandwidth (counting the bytes
     /// its column form moves) and MKL's (LP64) time over each.
-    static func spmvCells(_ r: SparseBenchRow, mkl: Bool) -> [String] {
+    /// A share of the read bandwidth in percent, or "in L3" when `bytes` fit the L3 (then
+    /// repeated runs are served by the cache and the share would mean nothing).
+    static func share(_ percent: Double, bytes: Double, l3: Double) -> String {
+        bytes <= l3 ? "in L3" : fmt(percent)
+    }
+
+    static func spmvCells(_ r: SparseBenchRow, mkl: Bool, l3: Double) -> [String] {
         let ms = { (t: TimingStats?) in t.map { fmt(1e3 * $0.median, 2) } ?? "" }
         let overMKL = { (t: TimingStats?) -> String in
             guard let t, let m = r.peers["MKL"] else { return "" }
             return fmt(m.seconds / t.median, 2)
         }
-        let planBw = r.oursPlan.flatMap { t in r.planBytes.map { fmt(100 * r.fractionOfBandwidth * ($0 / r.bytes) * r.ours.median / t.median) } } ?? ""
+        let planBw = r.oursPlan.flatMap { t in
+            r.planBytes.map { share(100 * r.fractionOfBandwidth * ($0 / r.bytes) * r.ours.median / t.median, bytes: $0, l3: l3) }
+        } ?? ""
         return [ms(r.oursInt32), ms(r.oursPlan), planBw, r.planFormat ?? ""] + (mkl ? [overMKL(r.oursInt32), overMKL(r.oursPlan)] : [])
     }
 
