@@ -60,6 +60,17 @@ static int64_t len_zero(int64_t r, int64_t m) { (void)r; (void)m; return 0; }
 static int64_t len_twelve(int64_t r, int64_t m) { (void)m; return r % 9 == 4 ? 11 : 12; }
 static int64_t len_long(int64_t r, int64_t m) { (void)r; (void)m; return 200 + (int64_t)(rnd() % 100); }
 
+/* Completes a matrix whose a.ci and a.rp hold nnz entries: random values, the 32-bit copies. */
+static csr with_values(csr a, int64_t nnz)
+{
+    a.nnz = nnz;
+    a.v = malloc(sizeof(double) * (size_t)(nnz ? nnz : 1));
+    a.ci32 = malloc(sizeof(int32_t) * (size_t)(nnz ? nnz : 1));
+    for (int64_t p = 0; p < nnz; p++) { a.v[p] = (double)(int64_t)(rnd() % 2001 - 1000) / 1000.0; a.ci32[p] = (int32_t)a.ci[p]; }
+    for (int64_t r = 0; r <= a.m; r++) a.rp32[r] = (int32_t)a.rp[r];
+    return a;
+}
+
 /* Rows of `runs` runs of consecutive columns (lengths 1 to 40, cut at the last column): a
    plan keeps them as runs (one run a row: a start column per row). */
 static csr make_runs(const char *name, int64_t m, int64_t n, int runs)
@@ -75,12 +86,7 @@ static csr make_runs(const char *name, int64_t m, int64_t n, int runs)
         }
         a.rp[r + 1] = nnz;
     }
-    a.nnz = nnz;
-    a.v = malloc(sizeof(double) * (size_t)(nnz ? nnz : 1));
-    a.ci32 = malloc(sizeof(int32_t) * (size_t)(nnz ? nnz : 1));
-    for (int64_t p = 0; p < nnz; p++) { a.v[p] = (double)(int64_t)(rnd() % 2001 - 1000) / 1000.0; a.ci32[p] = (int32_t)a.ci[p]; }
-    for (int64_t r = 0; r <= m; r++) a.rp32[r] = (int32_t)a.rp[r];
-    return a;
+    return with_values(a, nnz);
 }
 
 /* A band of half-width w around the diagonal scaled to n / m, with a gap wherever
@@ -97,12 +103,7 @@ static csr make_band(const char *name, int64_t m, int64_t n, int64_t w)
         for (int64_t c = d - w; c <= d + w; c++) if (c >= 0 && c < n && (r + c) % 7 != 0) a.ci[nnz++] = c;
         a.rp[r + 1] = nnz;
     }
-    a.nnz = nnz;
-    a.v = malloc(sizeof(double) * (size_t)(nnz ? nnz : 1));
-    a.ci32 = malloc(sizeof(int32_t) * (size_t)(nnz ? nnz : 1));
-    for (int64_t p = 0; p < nnz; p++) { a.v[p] = (double)(int64_t)(rnd() % 2001 - 1000) / 1000.0; a.ci32[p] = (int32_t)a.ci[p]; }
-    for (int64_t r = 0; r <= m; r++) a.rp32[r] = (int32_t)a.rp[r];
-    return a;
+    return with_values(a, nnz);
 }
 
 #define SPMV_CASE(T, FN, EPS, RP, CI)                                                             \
