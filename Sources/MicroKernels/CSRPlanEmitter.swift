@@ -151,6 +151,14 @@ enum CSRPlanEmitter {
             return nd;
         }
 
+        /* The width of slice s of `lanes` rows: its longest row. */
+        static inline int64_t bt_slice_width(const int64_t *rp, int64_t nrows, int64_t lanes, int64_t s)
+        {
+            int64_t w = 0;
+            for (int64_t r = s * lanes; r < nrows && r < (s + 1) * lanes; r++) w = rp[r + 1] - rp[r] > w ? rp[r + 1] - rp[r] : w;
+            return w;
+        }
+
         /* Fills the compressed column indices of the plan's format. */
         static void bt_csr_pack(bt_csr_plan *g)
         {
@@ -253,13 +261,14 @@ enum CSRPlanEmitter {
                     int64_t sell = -1;
                     if (lanes > 0 && nnz > 0 && ncols <= INT32_MAX) {
                         int64_t padded = 0, longest = 0;
-                        for (int64_t sl = 0; sl < nsl; sl++) {
-                            int64_t w = 0;
-                            for (int64_t r = sl * lanes; r < nrows && r < (sl + 1) * lanes; r++) w = row_ptr[r + 1] - row_ptr[r] > w ? row_ptr[r + 1] - row_ptr[r] : w;
-                            padded += w * lanes;
+                        int over = 0;
+                        for (int64_t sl = 0; sl < nsl && !over; sl++) {
+                            const int64_t w = bt_slice_width(row_ptr, nrows, lanes, sl);
+                            int64_t wl = 0;
+                            over = __builtin_mul_overflow(w, lanes, &wl) || __builtin_add_overflow(padded, wl, &padded);
                             longest = w > longest ? w : longest;
                         }
-                        if (longest <= INT32_MAX && !__builtin_mul_overflow(padded, (int64_t)sizeof(\(t)) + 4, &sell)) sell += (nsl + 1) * 8 + nsl * lanes * 4;
+                        if (!over && longest <= INT32_MAX && !__builtin_mul_overflow(padded, (int64_t)sizeof(\(t)) + 4, &sell)) sell += (nsl + 1) * 8 + nsl * lanes * 4;
                         else sell = -1;
                     }
                     const int by_dia = dia >= 0 && (double)dia <= streamed && (max_bytes < 0 || dia <= max_bytes);
@@ -337,16 +346,9 @@ enum CSRPlanEmitter {
             BT_EXPORT int bt_\(l)csr_plan_spmv(const bt_csr_plan *plan, \(t) alpha, const \(t) *x, \(t) beta, \(t) *y)
             {
                 if (!plan || plan->tag != \(tag)) return BT_EINVAL;
-                const int64_t nrows = plan->nrows, ncols = plan->ncols;
-                if ((nrows > 0 && !y) || (ncols > 0 && !x)) return BT_EINVAL;
-                if (!bt_span_ok(x, ncols, 1, ncols, sizeof(\(t))) || !bt_span_ok(y, nrows, 1, nrows, sizeof(\(t)))) return BT_EOVERFLOW;
-                int st = bt_isa_status();
-                if (st != BT_OK) return st;
-                if (nrows == 0) return BT_OK;
-                if (alpha == 0 || plan->nnz == 0) {
-                    for (int64_t r = 0; r < nrows; r++) y[r] = beta == 0 ? 0 : beta * y[r];
-                    return BT_OK;
-                }
+                const int64_t nrows = plan->nrows;
+                const int st = bt_\(l)_spmv_xy(nrows, plan->ncols, plan->nnz, alpha, x, beta, y);
+                if (st != BT_OK) return st == BT_SPMV_DONE ? BT_OK : st;
                 switch (plan->format) {
                 case BT_CSR_SLICES:
                     return bt_\(l)_sell_run(plan, bt_\(l)_spmv_threads[plan->variant], alpha, x, beta, y);

@@ -42,11 +42,7 @@ struct SlicesEmitter {
                 \(t) *sv = (\(t) *)g->sval;
                 const int64_t ns = (g->nrows + \(c - 1)) / \(c);
                 g->sptr[0] = 0;
-                for (int64_t s = 0; s < ns; s++) {
-                    int64_t w = 0;
-                    for (int64_t r = s * \(c); r < g->nrows && r < (s + 1) * \(c); r++) w = rp[r + 1] - rp[r] > w ? rp[r + 1] - rp[r] : w;
-                    g->sptr[s + 1] = g->sptr[s] + w * \(c);
-                }
+                for (int64_t s = 0; s < ns; s++) g->sptr[s + 1] = g->sptr[s] + bt_slice_width(rp, g->nrows, \(c), s) * \(c);
             #ifdef _OPENMP
             #pragma omp parallel for schedule(static) if (g->nnz > (1 << 20))
             #endif

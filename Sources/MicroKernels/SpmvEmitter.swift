@@ -81,9 +81,10 @@ struct SpmvEmitter {
 
     /// Horizontal sums the x86 row kernels use (once per library).
     static func helpers(isa: ISA) -> String {
-        guard isa != .generic else { return "" }
+        let vectors = DType.allCases.map(vectorChecks).joined(separator: "\n")
+        guard isa != .generic else { return vectors }
         let target = VectorOps.targetAttribute(isa)
-        return """
+        return vectors + """
             /* ---- horizontal sums for the SpMV row kernels; tail masks for the runs kernel ---- */
             __attribute__((unused)) static const int32_t bt_tail_mask32[16] = { -1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0 };
             __attribute__((unused)) static const int64_t bt_tail_mask64[8] = { -1, -1, -1, -1, 0, 0, 0, 0 };
@@ -361,6 +362,32 @@ struct SpmvEmitter {
     /// x as the kernel of `row` indexes it: offset by the row's base column for 16-bit deltas.
     private func xAt(_ row: String) -> String { index == .d16 ? "g->x + g->base[\(row)]" : "g->x" }
 
+    /// `bt_?_spmv_xy`: the checks of x and y that every SpMV entry point (plain, int32, plan)
+    /// makes after its matrix's, then the calls with nothing to multiply: BT_OK to go on, a
+    /// status to return, or BT_SPMV_DONE when y was only scaled by beta (or is empty).
+    static func vectorChecks(_ dtype: DType) -> String {
+        let t = dtype.cType, l = dtype.blasLetter
+        return """
+            #ifndef BT_SPMV_DONE
+            #define BT_SPMV_DONE (-1)
+            #endif
+            static int bt_\(l)_spmv_xy(int64_t nrows, int64_t ncols, int64_t nnz, \(t) alpha, const \(t) *x, \(t) beta, \(t) *y)
+            {
+                if ((nrows > 0 && !y) || (ncols > 0 && !x)) return BT_EINVAL;
+                if (!bt_span_ok(x, ncols, 1, ncols, sizeof(\(t))) || !bt_span_ok(y, nrows, 1, nrows, sizeof(\(t)))) return BT_EOVERFLOW;
+                const int st = bt_isa_status();
+                if (st != BT_OK) return st;
+                if (nrows == 0) return BT_SPMV_DONE;
+                if (alpha == 0 || nnz == 0) {
+                    for (int64_t r = 0; r < nrows; r++) y[r] = beta == 0 ? 0 : beta * y[r];
+                    return BT_SPMV_DONE;
+                }
+                return BT_OK;
+            }
+
+            """
+    }
+
     private func entry(_ variants: [(SparseClass, SpmvSpec)]) -> String {
         let dispatch = variants.enumerated().map { i, v in
             v.0 == .any || v.0 == .long ? "return bt_\(n)_spmv_run_\(i)(&g);"
@@ -373,14 +400,7 @@ struct SpmvEmitter {
                 int64_t nnz = 0;
                 int st = bt_csr_args\(index.suffix)(nrows, ncols, row_ptr, col_idx, val, 1, sizeof(\(t)), &nnz);
                 if (st != BT_OK) return st;
-                if ((nrows > 0 && !y) || (ncols > 0 && !x)) return BT_EINVAL;
-                if (!bt_span_ok(x, ncols, 1, ncols, sizeof(\(t))) || !bt_span_ok(y, nrows, 1, nrows, sizeof(\(t)))) return BT_EOVERFLOW;
-                if ((st = bt_isa_status()) != BT_OK) return st;
-                if (nrows == 0) return BT_OK;
-                if (alpha == 0 || nnz == 0) {
-                    for (int64_t r = 0; r < nrows; r++) y[r] = beta == 0 ? 0 : beta * y[r];
-                    return BT_OK;
-                }
+                if ((st = bt_\(l)_spmv_xy(nrows, ncols, nnz, alpha, x, beta, y)) != BT_OK) return st == BT_SPMV_DONE ? BT_OK : st;
                 \(ctx) g = { .nrows = nrows, .nnz = nnz, .rp = row_ptr, .ci = col_idx, .va = val, .x = x, .alpha = alpha, .beta = beta, .y = y };
                 \(dispatch)
             }

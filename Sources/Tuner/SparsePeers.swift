@@ -143,7 +143,7 @@ public final class SparsePeers: @unchecked Sendable {
             if (h && LOAD(h, cs_transpose, "cs_dl_transpose") && LOAD(h, cs_spfree, "cs_dl_spfree") && LOAD(h, cs_gaxpy, "cs_dl_gaxpy")) ok |= 1;
             h = mklpath ? dlopen(mklpath, RTLD_NOW | RTLD_LOCAL) : NULL;
             int (*threading)(int) = NULL;
-            if (h && LOAD(h, threading, "MKL_Set_Threading_Layer")) threading(3); /* MKL_THREADING_GNU (mkl_service.h: INTEL 0, SEQUENTIAL 1, GNU 3): share libgomp */
+            if (h && LOAD(h, threading, "MKL_Set_Threading_Layer")) threading(\(GemmPeer.mklThreadingGNU)); /* MKL_THREADING_GNU: share libgomp */
             /* Both interfaces by name: the unsuffixed LP64 ones and the _64 ILP64 ones.
                MKL_Set_Interface_Layer would switch the whole process to 64-bit MKL_INT, and
                cblas_?gemm called by a GEMM peer in the same process would then read its 32-bit
